@@ -1,0 +1,70 @@
+"""Instance secrets: generated once by ``portal init``, kept in the instance folder, never defaulted.
+
+They sign sessions and CSRF tokens, key the receipt lookup identifiers, and encrypt second-factor
+secrets at rest. Back them up with the database: without ``lookup_key`` no receipt finds its report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from portal import crypto
+
+SECRETS_FILE = "secrets.json"
+_FIELDS = ("session_key", "lookup_key", "totp_key", "rate_limit_key")
+
+
+class MissingInstanceSecrets(RuntimeError):
+    """The instance folder has no secrets: the portal must not start with made-up ones."""
+
+
+@dataclass(frozen=True, repr=False)
+class InstanceSecrets:
+    session_key: bytes
+    lookup_key: bytes
+    totp_key: bytes
+    rate_limit_key: bytes
+
+    def __repr__(self) -> str:
+        return "<InstanceSecrets>"
+
+
+def secrets_path(instance_path: Path) -> Path:
+    return Path(instance_path) / SECRETS_FILE
+
+
+def load_secrets(instance_path: Path) -> InstanceSecrets:
+    """Read the instance secrets, or explain how to create them."""
+    path = secrets_path(instance_path)
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        values = {name: bytes.fromhex(raw[name]) for name in _FIELDS}
+    except FileNotFoundError as exc:
+        raise MissingInstanceSecrets(
+            f"No instance secrets in {instance_path}. Run `portal init` first."
+        ) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MissingInstanceSecrets(f"The instance secrets file {path} is damaged.") from exc
+    if any(len(value) < 32 for value in values.values()):
+        raise MissingInstanceSecrets(f"The instance secrets file {path} is damaged.")
+    return InstanceSecrets(**values)
+
+
+def create_secrets(instance_path: Path) -> bool:
+    """Write fresh secrets readable only by their owner; keep existing ones. True if created."""
+    instance_path = Path(instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = secrets_path(instance_path)
+    payload = json.dumps({name: crypto.random_secret(32).hex() for name in _FIELDS}, indent=2)
+    try:
+        # O_EXCL: never overwrite the secrets that existing receipts depend on.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        load_secrets(instance_path)  # refuse to go on with a damaged file
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(payload + "\n")
+    return True

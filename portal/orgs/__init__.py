@@ -1,0 +1,1 @@
+"""Member organizations, their staff and the keys readers decrypt with."""

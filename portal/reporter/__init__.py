@@ -1,0 +1,1 @@
+"""Pages for reporters: no account, no JavaScript needed, nothing loaded from elsewhere."""

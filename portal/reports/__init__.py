@@ -1,0 +1,1 @@
+"""Reports: what reporters send, sealed under per-report content keys."""

@@ -1,0 +1,91 @@
+"""Reports and the wrapped copies of their content keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import db, intpk
+from portal.orgs.models import Organization, RecoveryKey, StaffMember
+
+STATUSES = ("received", "under_review", "referred", "closed")
+
+report_organizations = Table(
+    "report_organizations",
+    db.metadata,
+    Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), primary_key=True, index=True),
+)
+
+
+class Report(db.Model):
+    """One report. Only workflow state and consent flags are readable without a key (§4.3)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('received', 'under_review', 'referred', 'closed')", name="status"
+        ),
+    )
+
+    id: Mapped[intpk]
+    # The day only: an exact time could be matched against a reporter's network records.
+    received_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+
+    # How the receipt finds and unlocks the report; the receipt itself is never stored.
+    lookup_id: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    receipt_verifier: Mapped[str] = mapped_column(String(255))
+    reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    reporter_private_key_locked: Mapped[bytes] = mapped_column(LargeBinary)
+    reporter_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+    # Everything the reporter typed, sealed under the content key.
+    answers_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    # Consent decides what the server may do without decrypting (statistics, referral, contact).
+    consent_statistics: Mapped[bool] = mapped_column(Boolean)
+    consent_referral: Mapped[bool] = mapped_column(Boolean)
+    consent_contact: Mapped[bool] = mapped_column(Boolean)
+
+    organizations: Mapped[list[Organization]] = relationship(secondary=report_organizations)
+    wrapped_keys: Mapped[list[WrappedKey]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class WrappedKey(db.Model):
+    """A report's content key wrapped (HPKE) to one staff member or to the recovery key."""
+
+    __tablename__ = "wrapped_keys"
+    __table_args__ = (
+        UniqueConstraint("report_id", "staff_member_id", name="uq_wrapped_keys_report_staff"),
+        UniqueConstraint("report_id", "recovery_key_id", name="uq_wrapped_keys_report_recovery"),
+        CheckConstraint(
+            "(staff_member_id IS NULL) <> (recovery_key_id IS NULL)", name="one_recipient"
+        ),
+    )
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="CASCADE"), index=True
+    )
+    recovery_key_id: Mapped[int | None] = mapped_column(ForeignKey("recovery_keys.id"), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+
+    report: Mapped[Report] = relationship(back_populates="wrapped_keys")
+    staff_member: Mapped[StaffMember | None] = relationship()
+    recovery_key: Mapped[RecoveryKey | None] = relationship()

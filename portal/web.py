@@ -1,0 +1,151 @@
+"""What every page shares: language choice, security headers, error pages, health check."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, session
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
+
+from portal.db import db
+
+log = logging.getLogger(__name__)
+
+#: Languages with complete catalogues, in the order the switcher shows them, each in its own script.
+LANGUAGES = {"en": "English", "fr": "Français"}
+RTL_LANGUAGES = frozenset({"ug", "ar", "fa", "he"})
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+
+bp = Blueprint("site", __name__)
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a local path, so the switcher cannot be turned into an open redirect."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target:
+        return "/"
+    return target
+
+
+@bp.get("/lang/<code>")
+def choose_language(code: str) -> Response:
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")), code=303)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        log.exception("health check: database unreachable")
+        return Response("database unavailable\n", status=503, mimetype="text/plain")
+    return Response("ok\n", mimetype="text/plain")
+
+
+def _set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    if request.is_secure:
+        headers["Strict-Transport-Security"] = "max-age=63072000"
+    # Pages may hold what someone typed or read: never let a shared computer's cache keep them.
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    return response
+
+
+ERROR_MESSAGES = {
+    400: (_l("Something in that request was not right"), _l("Please go back and try again.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("That action is not possible here"), _l("Please go back and use the buttons on the page.")),
+    413: (
+        _l("What you sent is too large"),
+        _l("The portal could not accept it. Please shorten the text or send fewer or smaller files."),
+    ),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Nothing you sent has been shown to anyone. Please try again in a few minutes."),
+    ),
+}
+
+
+def render_error(code: int) -> tuple[str, int]:
+    title, detail = ERROR_MESSAGES.get(code, ERROR_MESSAGES[400])
+    return render_template("errors/error.html", code=code, title=title, detail=detail), code
+
+
+def _handle_http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    if error.code is None or error.code < 400:
+        return error
+    code = error.code if error.code in ERROR_MESSAGES else (400 if error.code < 500 else 500)
+    return render_error(code)
+
+
+def _handle_csrf_error(error: CSRFError) -> tuple[str, int]:
+    # The report form answers this itself (it gives the typed answers back); other forms land here.
+    return render_template("errors/csrf.html"), 400
+
+
+def _handle_unexpected_error(error: Exception) -> tuple[str, int]:
+    # The traceback goes to the server log; the person sees nothing of it.
+    log.exception("unhandled error on %s %s", request.method, request.endpoint)
+    db.session.rollback()
+    return render_error(500)
+
+
+def _template_globals() -> dict[str, object]:
+    locale = str(get_locale() or "en")
+    return {
+        "languages": LANGUAGES,
+        "current_locale": locale,
+        "text_direction": "rtl" if locale.split("_")[0] in RTL_LANGUAGES else "ltr",
+        "leave_url": current_app.config["PORTAL_LEAVE_URL"],
+    }
+
+
+class AnonymousRequestHandler(WSGIRequestHandler):
+    """Development server handler whose log lines never carry a client's address."""
+
+    def address_string(self) -> str:
+        return "-"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The request line can hold a path someone typed; log the status only.
+        self.log("info", "%s", code)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.after_request(_set_security_headers)
+    app.context_processor(_template_globals)
+    app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected_error)
