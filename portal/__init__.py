@@ -24,6 +24,10 @@ def resource_dir(name: str) -> Path:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; refuse to start without the instance secrets `portal init` makes."""
     settings = read_settings()
+    # Tests may override settings by their PORTAL_* names, as the environment would.
+    for key, value in (test_config or {}).items():
+        if key.startswith("PORTAL_") and key.removeprefix("PORTAL_") in settings:
+            settings[key.removeprefix("PORTAL_")] = value
     instance_path = Path(settings["INSTANCE_PATH"] or default_instance_path()).resolve()
     app = Flask(
         __name__,

@@ -135,6 +135,8 @@ def form_expired(error: CSRFError):
     """Give an expired report form back with everything typed, rather than lose it."""
     if request.endpoint != "reporter.submit":
         return render_template("errors/csrf.html"), 400
+    if not accepting_reports(db.session):
+        return render_template("reporter/not_accepting.html"), 503
     form = ReportForm(organizations=_organization_choices(), meta={"csrf": False})
     form.validate()
     return _render_form(form, status=400, notice="expired")

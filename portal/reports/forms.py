@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal import taxonomy
@@ -29,8 +30,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
 
-def _choices(pairs: tuple[tuple[str, str], ...]) -> list[tuple[str, Any]]:
-    return [(code, _l(label)) for code, label in pairs]
+def _choices(pairs: tuple[tuple[str, str], ...]) -> list[SelectChoice]:
+    return [SelectChoice(code, _l(label)) for code, label in pairs]
 
 
 def _strip(value: Any) -> Any:
@@ -70,7 +71,7 @@ class ReportForm(FlaskForm):
     # What happened
     tactics = MultiCheckboxField(
         _l("What happened?"),
-        choices=[(code, code) for code in taxonomy.TACTIC_CODES],
+        choices=[SelectChoice(code) for code in taxonomy.TACTIC_CODES],
         validators=[DataRequired(message=_l("Please choose at least one. If you are not sure, choose “Something else, or I am not sure”."))],
     )
     narrative = TextAreaField(
@@ -97,7 +98,7 @@ class ReportForm(FlaskForm):
     # Where
     province = SelectField(
         _l("Province or territory"),
-        choices=[("", _l("Choose…"))] + _choices(taxonomy.PROVINCES),
+        choices=[SelectChoice("", _l("Choose…")), *_choices(taxonomy.PROVINCES)],
         default="",
         validators=[Optional()],
     )
@@ -196,7 +197,7 @@ class ReportForm(FlaskForm):
 
     def __init__(self, *args: Any, organizations: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.organizations.choices = organizations
+        self.organizations.choices = [SelectChoice(id_, name) for id_, name in organizations]
 
     # -- rules that span fields ----------------------------------------------------------------
 
