@@ -15,10 +15,12 @@ csrf = CSRFProtect()
 migrate = Migrate()
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
-    # SQLite ignores ON DELETE CASCADE unless asked; crypto-shredding relies on it.
+def _configure_sqlite_connection(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # SQLite ignores ON DELETE CASCADE unless asked; deleting a report relies on it.
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Overwrite deleted rows with zeros, so a destroyed wrapped key does not linger in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -29,7 +31,7 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(db.engine, "connect", _configure_sqlite_connection)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
