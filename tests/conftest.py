@@ -12,7 +12,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from portal import create_app, crypto
 from portal.db import db
