@@ -33,7 +33,7 @@ update() {
     pybabel init -i "$POT" -d "$TRANSLATIONS" -l "$locale" --no-wrap
   fi
   if compgen -G "$TRANSLATIONS/*/LC_MESSAGES/messages.po" >/dev/null; then
-    pybabel update -i "$POT" -d "$TRANSLATIONS" --no-wrap
+    pybabel update -i "$POT" -d "$TRANSLATIONS" --no-wrap --ignore-obsolete
   fi
 }
 
