@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from portal import create_app, crypto
 from portal.db import db
@@ -53,6 +54,11 @@ def test_database(tmp_path_factory: pytest.TempPathFactory, instance_path: Path)
 
 
 def reset_postgres_schema(url: str) -> None:
+    """Empty the test database. Only one whose name says it is for tests, so a mistyped URL
+    can never wipe a real portal."""
+    name = make_url(url).database or ""
+    if "test" not in name and "_ci_" not in name:
+        raise pytest.UsageError(f"refusing to reset {name!r}: the test database name must contain 'test'")
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
