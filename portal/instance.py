@@ -14,7 +14,7 @@ from pathlib import Path
 from portal import crypto
 
 SECRETS_FILE = "secrets.json"
-_FIELDS = ("session_key", "lookup_key", "totp_key", "rate_limit_key")
+_FIELDS = ("session_key", "lookup_key", "totp_key", "rate_limit_key", "audit_key")
 
 
 class MissingInstanceSecrets(RuntimeError):
@@ -27,6 +27,7 @@ class InstanceSecrets:
     lookup_key: bytes
     totp_key: bytes
     rate_limit_key: bytes
+    audit_key: bytes
 
     def __repr__(self) -> str:
         return "<InstanceSecrets>"
@@ -54,17 +55,39 @@ def load_secrets(instance_path: Path) -> InstanceSecrets:
 
 
 def create_secrets(instance_path: Path) -> bool:
-    """Write fresh secrets readable only by their owner; keep existing ones. True if created."""
+    """Write fresh secrets readable only by their owner; keep existing ones. True if created.
+
+    A secrets file from an older release gains the secrets it lacks; existing ones never change,
+    since receipts and sealed second-factor secrets depend on them.
+    """
     instance_path = Path(instance_path)
     instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = secrets_path(instance_path)
-    payload = json.dumps({name: crypto.random_secret(32).hex() for name in _FIELDS}, indent=2)
+    if path.exists():
+        return _add_missing_secrets(path)
+    payload = {name: crypto.random_secret(32).hex() for name in _FIELDS}
     try:
-        # O_EXCL: never overwrite the secrets that existing receipts depend on.
+        # O_EXCL: two `portal init` runs at once must not write two different sets.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        load_secrets(instance_path)  # refuse to go on with a damaged file
-        return False
+        return _add_missing_secrets(path)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(payload + "\n")
+        handle.write(json.dumps(payload, indent=2) + "\n")
     return True
+
+
+def _add_missing_secrets(path: Path) -> bool:
+    try:
+        existing = json.loads(path.read_text("utf-8"))
+    except ValueError as exc:
+        raise MissingInstanceSecrets(f"The instance secrets file {path} is damaged.") from exc
+    missing = [name for name in _FIELDS if name not in existing]
+    if missing:
+        existing.update({name: crypto.random_secret(32).hex() for name in missing})
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(existing, indent=2) + "\n")
+        os.replace(temporary, path)
+    load_secrets(path.parent)  # refuse to go on with a damaged file
+    return False

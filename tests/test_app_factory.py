@@ -38,7 +38,7 @@ def test_secrets_are_created_once_and_private(tmp_path):
     assert (tmp_path / "secrets.json").read_bytes() == first
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
     secrets = load_secrets(tmp_path)
-    assert len({secrets.session_key, secrets.lookup_key, secrets.totp_key, secrets.rate_limit_key}) == 4
+    assert len({secrets.session_key, secrets.lookup_key, secrets.totp_key, secrets.rate_limit_key, secrets.audit_key}) == 5
     assert "session_key" not in repr(secrets) and secrets.session_key.hex() not in repr(secrets)
 
 
@@ -60,3 +60,15 @@ def test_the_database_defaults_to_sqlite_in_the_instance_folder(tmp_path, monkey
     app = create_app({"PORTAL_INSTANCE_PATH": str(tmp_path)})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path.resolve() / 'portal.db'}"
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
+
+
+def test_init_adds_secrets_a_newer_release_needs_and_keeps_the_rest(tmp_path):
+    create_secrets(tmp_path)
+    data = json.loads((tmp_path / "secrets.json").read_text())
+    del data["audit_key"]
+    (tmp_path / "secrets.json").write_text(json.dumps(data))
+    assert create_secrets(tmp_path) is False
+    upgraded = json.loads((tmp_path / "secrets.json").read_text())
+    assert len(bytes.fromhex(upgraded["audit_key"])) == 32
+    assert {k: v for k, v in upgraded.items() if k != "audit_key"} == data
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
