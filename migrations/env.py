@@ -3,8 +3,7 @@
 from alembic import context
 from flask import current_app
 
-import portal.orgs.models  # noqa: F401  (registers the tables)
-import portal.reports.models  # noqa: F401
+import portal.models  # noqa: F401  (registers every table)
 
 config = context.config
 target_db = current_app.extensions["migrate"].db

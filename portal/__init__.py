@@ -60,10 +60,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from portal import extensions, web
+    from portal import extensions, models, web  # noqa: F401  (models: every table registered)
+    from portal.admin import views as admin_views
     from portal.reporter import views as reporter_views
+    from portal.staff import views as staff_views
 
     extensions.init_app(app)
     web.init_app(app)
     app.register_blueprint(reporter_views.bp)
+    app.register_blueprint(staff_views.bp)
+    app.register_blueprint(admin_views.bp)
     return app

@@ -216,3 +216,8 @@ def demo_command(recovery_out: Path | None) -> None:
         lookup_key=current_app.config["PORTAL_SECRETS"].lookup_key,
     ):
         click.echo(line)
+
+
+from portal.audit.cli import audit_group  # noqa: E402
+
+main.add_command(audit_group)

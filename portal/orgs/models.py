@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, created_at, db, intpk
@@ -46,6 +46,14 @@ class StaffMember(db.Model):
     private_key_locked: Mapped[bytes] = mapped_column(LargeBinary)
     # TOTP secret sealed under the instance's totp_key: a database dump alone does not yield it.
     totp_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # Set once the staff member proved their authenticator works; until then sign-in enrols it.
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last accepted TOTP time step: a code is accepted once, and never an older one.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Members created in the web interface sign in first with a one-time setup code that must be
+    # replaced by their own password, before a deadline.
+    needs_new_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    setup_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[created_at]
 

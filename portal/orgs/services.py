@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
@@ -49,9 +51,31 @@ def add_organization(
     return organization
 
 
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    text = (Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt").read_text("utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    """True for a listed password, the same with digits or symbols tacked on, or one repeated."""
+    lowered = password.lower()
+    common = _common_passwords()
+    stripped = lowered.rstrip("0123456789!@#$%^&*()_-+=.?~ ").lstrip("0123456789!@#$%^&*()_-+=.?~ ")
+    if lowered in common or (len(stripped) >= 4 and stripped in common):
+        return True
+    for size in range(1, len(lowered) // 2 + 1):
+        unit = lowered[:size]
+        if len(lowered) % size == 0 and unit * (len(lowered) // size) == lowered:
+            return True  # "abcabcabcabc", "aaaaaaaaaaaa"
+    return False
+
+
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
         raise OrgError(f"The password must be at least {MIN_PASSWORD_CHARS} characters long.")
+    if is_common_password(password):
+        raise OrgError("That password is too common; please choose another.")
 
 
 def seal_totp_secret(secret: bytes, totp_key: bytes) -> bytes:

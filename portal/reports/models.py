@@ -17,10 +17,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import db, intpk
+from portal.db import UTCDateTime, created_at, db, intpk
 from portal.orgs.models import Organization, RecoveryKey, StaffMember
 
 STATUSES = ("received", "under_review", "referred", "closed")
+SEVERITIES = ("low", "medium", "high", "critical")
+# HURIDOCS-style assessment of how credible the account is.
+CREDIBILITIES = ("confirmed", "likely", "possible", "unlikely")
+AGENCIES = ("rcmp", "police", "csis", "gac")
 
 report_organizations = Table(
     "report_organizations",
@@ -60,10 +64,93 @@ class Report(db.Model):
     consent_referral: Mapped[bool] = mapped_column(Boolean)
     consent_contact: Mapped[bool] = mapped_column(Boolean)
 
+    # Workflow and the staff-entered triage record: plaintext on purpose (§4.3), because filters
+    # and statistics need them. Coarse codes only; never the reporter's own words.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL"), index=True
+    )
+    awaiting_reply: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    triaged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    credibility: Mapped[str | None] = mapped_column(String(16))
+    community: Mapped[str | None] = mapped_column(String(32), index=True)
+    province: Mapped[str | None] = mapped_column(String(8), index=True)
+    incident_month: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    perpetrator_type: Mapped[str | None] = mapped_column(String(32))
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
+
     organizations: Mapped[list[Organization]] = relationship(secondary=report_organizations)
     wrapped_keys: Mapped[list[WrappedKey]] = relationship(
         back_populates="report", cascade="all, delete-orphan", passive_deletes=True
     )
+    tactics: Mapped[list[ReportTactic]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ReportTactic.code"
+    )
+    assignee: Mapped[StaffMember | None] = relationship(foreign_keys=[assignee_id])
+
+    @property
+    def tactic_codes(self) -> list[str]:
+        return [tactic.code for tactic in self.tactics]
+
+
+class ReportTactic(db.Model):
+    """A tactic code (§5) staff assigned to a report in triage; one row each, for GROUP BY."""
+
+    __tablename__ = "report_tactics"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+
+
+class StatusChange(db.Model):
+    """A status change and its reason (sealed under the report's content key)."""
+
+    __tablename__ = "report_status_changes"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    reason_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+
+
+class Note(db.Model):
+    """An internal staff note about a report, sealed under the report's content key."""
+
+    __tablename__ = "report_notes"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL")
+    )
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+
+
+class Referral(db.Model):
+    """A referral to an agency; the file number and outcome are sealed like a note."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint("agency IN ('rcmp', 'police', 'csis', 'gac')", name="agency"),
+    )
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL")
+    )
+    agency: Mapped[str] = mapped_column(String(16))
+    details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
 
 
 class WrappedKey(db.Model):

@@ -1,0 +1,1 @@
+"""Administration pages: staff of an organization, organizations, the audit log."""

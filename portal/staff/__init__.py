@@ -1,0 +1,1 @@
+"""Staff: sign-in with a second factor, server-side sessions, and the review pages."""

@@ -1,0 +1,202 @@
+"""Staff forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
+
+from portal import taxonomy
+from portal.orgs.models import ROLES
+from portal.reports.models import AGENCIES, CREDIBILITIES, SEVERITIES, STATUSES
+from portal.reports.triage import DashboardFilters
+
+STATUS_LABELS = {
+    "received": taxonomy.N_("Received"),
+    "under_review": taxonomy.N_("Under review"),
+    "referred": taxonomy.N_("Referred"),
+    "closed": taxonomy.N_("Closed"),
+}
+SEVERITY_LABELS = {
+    "low": taxonomy.N_("Low"),
+    "medium": taxonomy.N_("Medium"),
+    "high": taxonomy.N_("High"),
+    "critical": taxonomy.N_("Critical"),
+}
+CREDIBILITY_LABELS = {
+    "confirmed": taxonomy.N_("Confirmed"),
+    "likely": taxonomy.N_("Likely"),
+    "possible": taxonomy.N_("Possible"),
+    "unlikely": taxonomy.N_("Unlikely"),
+}
+AGENCY_LABELS = {
+    "rcmp": taxonomy.N_("RCMP"),
+    "police": taxonomy.N_("Local police"),
+    "csis": taxonomy.N_("CSIS"),
+    "gac": taxonomy.N_("Global Affairs Canada"),
+}
+ROLE_LABELS = {
+    "triager": taxonomy.N_("Triager"),
+    "org_admin": taxonomy.N_("Organization administrator"),
+    "coalition_admin": taxonomy.N_("Coalition administrator"),
+    "analyst": taxonomy.N_("Analyst"),
+}
+
+
+def _choices(labels: dict[str, str], codes: tuple[str, ...], blank: str | None = None) -> list[SelectChoice]:
+    choices = [SelectChoice("", _l(blank))] if blank else []
+    return choices + [SelectChoice(code, _l(labels[code])) for code in codes]
+
+
+def _pairs(pairs: tuple[tuple[str, str], ...], blank: str | None = None) -> list[SelectChoice]:
+    choices = [SelectChoice("", _l(blank))] if blank else []
+    return choices + [SelectChoice(code, _l(label)) for code, label in pairs]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[Optional(), Length(max=16)],
+        description=_l("Leave empty only the first time you sign in, before you set up the app."),
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=16)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password (or your setup code)"), validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=12, max=1024, message=_l("At least 12 characters."))],
+        description=_l("At least 12 characters. A few unrelated words are easy to remember and hard to guess."),
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS, STATUSES))
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Please give a reason.")), Length(max=5000)])
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Assigned to"), choices=[], validate_choice=True)
+
+
+class TriageForm(FlaskForm):
+    tactics = SelectMultipleField(_l("Tactics"), choices=[SelectChoice(code) for code in taxonomy.TACTIC_CODES])
+    severity = SelectField(_l("Severity"), choices=_choices(SEVERITY_LABELS, SEVERITIES, taxonomy.N_("Not assessed")))
+    credibility = SelectField(_l("Credibility"), choices=_choices(CREDIBILITY_LABELS, CREDIBILITIES, taxonomy.N_("Not assessed")))
+    community = SelectField(_l("Community"), choices=_pairs(taxonomy.COMMUNITIES, taxonomy.N_("Unknown")))
+    province = SelectField(_l("Province or territory"), choices=_pairs(taxonomy.PROVINCES, taxonomy.N_("Unknown")))
+    month = StringField(_l("Month of the incident (YYYY-MM)"), validators=[Optional(), Length(max=7)])
+    perpetrator_type = SelectField(_l("Perpetrator type"), choices=_pairs(taxonomy.PERPETRATORS, taxonomy.N_("Unknown")))
+    duplicate_of = IntegerField(_l("Duplicate of report number"), validators=[Optional(), NumberRange(min=1)])
+
+    def validate_month(self, field) -> None:  # noqa: ANN001
+        if not field.data:
+            return
+        try:
+            dt.date.fromisoformat(field.data + "-01")
+        except ValueError:
+            raise ValidationError(_l("Write the month as YYYY-MM, for example 2025-10.")) from None
+
+    def month_date(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.month.data + "-01") if self.month.data else None
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(_l("New note"), validators=[DataRequired(message=_l("The note is empty.")), Length(max=20000)])
+
+
+class ShareForm(FlaskForm):
+    organization = SelectField(_l("Share with"), choices=[], coerce=int)
+
+
+class ReferralForm(FlaskForm):
+    agency = SelectField(_l("Agency"), choices=_choices(AGENCY_LABELS, AGENCIES))
+    file_number = StringField(_l("File number"), validators=[Optional(), Length(max=200)])
+    outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=5000)])
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS, STATUSES, taxonomy.N_("Any")), validators=[Optional()])
+    tactic = SelectField(_l("Tactic"), choices=[SelectChoice("", _l("Any")), *[SelectChoice(c) for c in taxonomy.TACTIC_CODES]], validators=[Optional()])
+    community = SelectField(_l("Community"), choices=_pairs(taxonomy.COMMUNITIES, taxonomy.N_("Any")), validators=[Optional()])
+    province = SelectField(_l("Province"), choices=_pairs(taxonomy.PROVINCES, taxonomy.N_("Any")), validators=[Optional()])
+    since = DateField(_l("Received from"), validators=[Optional()])
+    until = DateField(_l("Received until"), validators=[Optional()])
+    assignee = SelectField(_l("Assigned to"), choices=[], validators=[Optional()])
+    bounty = BooleanField(_l("Bounty-related only"))
+    sort = SelectField(
+        _l("Sort"),
+        choices=[
+            SelectChoice("newest", _l("Newest first")),
+            SelectChoice("oldest", _l("Oldest first")),
+            SelectChoice("status", _l("Status")),
+            SelectChoice("severity", _l("Severity")),
+        ],
+        validators=[Optional()],
+    )
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])
+
+    def filters(self) -> DashboardFilters:
+        valid = {name: (field.data if not field.errors else None) for name, field in self._fields.items()}
+        return DashboardFilters(
+            status=valid["status"] or None,
+            tactic=valid["tactic"] or None,
+            community=valid["community"] or None,
+            province=valid["province"] or None,
+            since=valid["since"],
+            until=valid["until"],
+            assignee=valid["assignee"] or None,
+            bounty=bool(valid["bounty"]),
+            sort=valid["sort"] or "newest",
+            page=valid["page"] or 1,
+        )
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = RadioField(_l("Role"), choices=_choices(ROLE_LABELS, ROLES), default="triager")
+
+
+class OrganizationForm(FlaskForm):
+    slug = StringField(_l("Short name (letters, digits, dashes)"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    default_recipient = BooleanField(_l("Pre-select on the report form (intake team)"))
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), choices=[], validators=[Optional()])
+    actor = IntegerField(_l("Staff member number"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("Until"), validators=[Optional()])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])

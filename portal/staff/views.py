@@ -1,0 +1,440 @@
+"""Staff pages: sign-in, enrolment, password, the dashboard and a report."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import segno
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from portal import taxonomy
+from portal.db import db
+from portal.orgs.models import Organization, StaffMember
+from portal.orgs.services import OrgError
+from portal.reports import triage
+from portal.staff import services, sessions
+from portal.staff.auth import (
+    audit,
+    clear_session_cookie,
+    init_blueprint,
+    now,
+    session_store,
+    set_session_cookie,
+)
+from portal.staff.forms import (
+    AGENCY_LABELS,
+    CREDIBILITY_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    AssignForm,
+    EnrolForm,
+    FilterForm,
+    LoginForm,
+    NoteForm,
+    PasswordForm,
+    ReferralForm,
+    ShareForm,
+    StatusForm,
+    TriageForm,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+init_blueprint(bp)
+
+
+def _secrets():
+    return current_app.config["PORTAL_SECRETS"]
+
+
+# --- signing in and out -------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if g.staff is not None and request.method == "GET":
+        return redirect(url_for("staff.dashboard"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("staff/login.html", form=form), (422 if form.is_submitted() else 200)
+    try:
+        signed_in = services.sign_in(
+            db.session,
+            email=form.email.data,
+            password=form.password.data,
+            code=form.code.data or "",
+            rate_limit_key=_secrets().rate_limit_key,
+            totp_key=_secrets().totp_key,
+            kdf=current_app.config["PORTAL_KDF"],
+            now=now(),
+        )
+    except services.SignInThrottled as throttled:
+        minutes = max(1, int(throttled.retry_after.total_seconds() + 59) // 60)
+        form.form_errors.append(_("Too many attempts. Please wait %(minutes)d minutes and try again.", minutes=minutes))
+        return render_template("staff/login.html", form=form), 429
+    except services.SignInFailed:
+        _audit_failed_sign_in(form.email.data)
+        form.form_errors.append(_("The email, password or code is not right."))
+        return render_template("staff/login.html", form=form), 422
+
+    opened = sessions.open_session(
+        session_store(),
+        staff_member_id=signed_in.staff.id,
+        private_key=signed_in.private_key,
+        second_factor_done=not signed_in.needs_enrolment,
+        now=now(),
+    )
+    g.staff = signed_in.staff
+    audit("sign_in", target_type="staff", target_id=signed_in.staff.id)
+    db.session.commit()
+    target = "staff.enrol" if signed_in.needs_enrolment else "staff.dashboard"
+    response = redirect(url_for(target), code=303)
+    set_session_cookie(response, opened.cookie_value)
+    return response
+
+
+def _audit_failed_sign_in(email: str) -> None:
+    # Recorded against the account when one exists; the typed email is not stored otherwise.
+    staff = db.session.scalar(select(StaffMember).where(StaffMember.email == email.strip().lower()))
+    audit("sign_in_failed", target_type="staff", target_id=staff.id if staff else None)
+    db.session.commit()
+
+
+@bp.post("/logout")
+def logout():
+    session_store().delete(g.staff_session.id_hash)
+    audit("sign_out", target_type="staff", target_id=g.staff.id)
+    db.session.commit()
+    response = redirect(url_for("staff.login"), code=303)
+    clear_session_cookie(response)
+    return response
+
+
+def _qr_svg(uri: str) -> Markup:
+    # Rendered here, inline: no image request, no third-party service ever sees the secret.
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code for your authenticator app"))
+    return Markup(svg)  # noqa: S704 - segno's own markup, nothing user-supplied
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+def enrol():
+    if g.staff_session.record.second_factor_done:
+        return redirect(url_for("staff.dashboard"))
+    form = EnrolForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.confirm_enrolment(db.session, g.staff, form.code.data, totp_key=_secrets().totp_key, now=now())
+        except services.InvalidCode:
+            form.code.errors = [*form.code.errors, _("That code is not right, or was already used. Wait for the next one.")]
+            status = 422
+        else:
+            sessions.complete_second_factor(session_store(), g.staff_session)
+            audit("totp_enrolled", target_type="staff", target_id=g.staff.id)
+            db.session.commit()
+            target = "staff.password" if g.staff.needs_new_password else "staff.dashboard"
+            return redirect(url_for(target), code=303)
+    elif form.is_submitted():
+        status = 422
+    uri = services.otpauth_uri(g.staff, _secrets().totp_key)
+    return (
+        render_template(
+            "staff/enrol.html",
+            form=form,
+            qr=_qr_svg(uri),
+            secret=services.totp_secret_text(g.staff, _secrets().totp_key),
+        ),
+        status,
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return render_template("staff/password.html", form=form), (422 if form.is_submitted() else 200)
+    try:
+        services.change_password(
+            db.session,
+            g.staff,
+            private_key=g.staff_key,
+            current_password=form.current_password.data,
+            new_password=form.new_password.data,
+            kdf=current_app.config["PORTAL_KDF"],
+        )
+    except services.SignInFailed:
+        db.session.rollback()
+        form.current_password.errors = [_("That is not your current password.")]
+        return render_template("staff/password.html", form=form), 422
+    except OrgError as error:
+        db.session.rollback()
+        form.new_password.errors = [_translated_org_error(error)]
+        return render_template("staff/password.html", form=form), 422
+    audit("password_changed", target_type="staff", target_id=g.staff.id)
+    db.session.commit()
+    # A stolen session must not outlive the password that was stolen with it.
+    session_store().delete_all_for(g.staff.id, keep=g.staff_session.id_hash)
+    flash(_("Your password was changed. Your other sessions were signed out."))
+    return redirect(url_for("staff.dashboard"), code=303)
+
+
+def _translated_org_error(error: OrgError) -> str:
+    text = str(error)
+    if "too common" in text:
+        return _("That password is too common; please choose another.")
+    if "at least" in text:
+        return _("At least 12 characters.")
+    if "must differ" in text:
+        return _("The new password must differ from the current one.")
+    return text
+
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def dashboard():
+    counts = triage.counters(db.session, g.staff)
+    if not triage.can_read_reports(g.staff):
+        return render_template("staff/dashboard.html", counts=counts, reports=None, form=None)
+    form = FilterForm(request.args)
+    form.assignee.choices = _assignee_filter_choices()
+    form.validate()
+    filters = form.filters()
+    reports, total = triage.dashboard_page(db.session, g.staff, filters)
+    rows = []
+    opened_ids = []
+    for report in reports:
+        try:
+            _key, answers = triage.open_report(db.session, g.staff, g.staff_key, report)
+        except triage.NoKeyForReport:
+            rows.append({"report": report, "excerpt": None})
+            continue
+        opened_ids.append(report.id)
+        rows.append({"report": report, "excerpt": triage.excerpt(answers)})
+    if opened_ids:
+        audit("report_decrypted", target_type="report_list", view="dashboard", report_ids=opened_ids)
+        db.session.commit()
+    pages = max(1, -(-total // triage.PAGE_SIZE))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "staff/dashboard.html", counts=counts, reports=rows, form=form, total=total,
+        page=filters.page, pages=pages, args=args,
+    )
+
+
+def _assignee_filter_choices() -> list[tuple[str, str]]:
+    colleagues = db.session.scalars(
+        select(StaffMember).where(StaffMember.organization_id == g.staff.organization_id).order_by(StaffMember.email)
+    )
+    return [("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody"))] + [
+        (str(member.id), member.email) for member in colleagues
+    ]
+
+
+# --- one report ---------------------------------------------------------------------------------
+
+
+def _load(report_id: int):
+    try:
+        report = triage.get_report(db.session, g.staff, report_id)
+    except triage.ReportNotFound:
+        abort(404)
+    try:
+        content_key, answers = triage.open_report(db.session, g.staff, g.staff_key, report)
+    except triage.NoKeyForReport:
+        return report, None, None
+    return report, content_key, answers
+
+
+def _forms_for(report, **given: Any) -> dict[str, Any]:
+    forms: dict[str, Any] = {
+        "status_form": given.get("status_form") or StatusForm(formdata=None, status=report.status),
+        "assign_form": given.get("assign_form") or AssignForm(formdata=None, assignee=str(report.assignee_id or "")),
+        "triage_form": given.get("triage_form") or TriageForm(
+            formdata=None,
+            tactics=report.tactic_codes,
+            severity=report.severity or "",
+            credibility=report.credibility or "",
+            community=report.community or "",
+            province=report.province or "",
+            month=report.incident_month.strftime("%Y-%m") if report.incident_month else "",
+            perpetrator_type=report.perpetrator_type or "",
+            duplicate_of=report.duplicate_of_id,
+        ),
+        "note_form": given.get("note_form") or NoteForm(formdata=None),
+        "share_form": given.get("share_form") or ShareForm(formdata=None),
+        "referral_form": given.get("referral_form") or ReferralForm(formdata=None),
+    }
+    forms["assign_form"].assignee.choices = [("", _("Nobody"))] + [
+        (str(member.id), member.email) for member in triage.assignable_staff(db.session, report)
+    ]
+    others = db.session.scalars(
+        select(Organization).where(Organization.id.not_in([org.id for org in report.organizations])).order_by(Organization.name)
+    )
+    forms["share_form"].organization.choices = [(org.id, org.name) for org in others]
+    return forms
+
+
+def _render_report(report, content_key, answers, status: int = 200, **forms: Any):
+    if content_key is None:
+        return render_template("staff/no_key.html", report=report), 403
+    audit("report_decrypted", target_type="report", target_id=report.id)
+    db.session.commit()
+    staff_emails = dict(db.session.execute(select(StaffMember.id, StaffMember.email)).tuples().all())
+    return (
+        render_template(
+            "staff/report.html",
+            report=report,
+            answers=answers,
+            history=triage.status_history(db.session, report, content_key),
+            notes=triage.read_notes(db.session, report, content_key),
+            referrals=triage.read_referrals(db.session, report, content_key),
+            staff_emails=staff_emails,
+            **_forms_for(report, **forms),
+        ),
+        status,
+    )
+
+
+@bp.get("/reports/<int:report_id>")
+def report(report_id: int):
+    return _render_report(*_load(report_id))
+
+
+def _after_change(report_id: int, message: str):
+    db.session.commit()
+    flash(message)
+    return redirect(url_for("staff.report", report_id=report_id), code=303)
+
+
+def _invalid(report, content_key, answers, **forms: Any):
+    db.session.rollback()
+    return _render_report(report, content_key, answers, status=422, **forms)
+
+
+@bp.post("/reports/<int:report_id>/status")
+def change_status(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = StatusForm()
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, status_form=form)
+    triage.set_status(db.session, report, g.staff, content_key, form.status.data, form.reason.data)
+    audit("report_status_changed", target_type="report", target_id=report.id, status=form.status.data)
+    return _after_change(report.id, _("Status changed."))
+
+
+@bp.post("/reports/<int:report_id>/assign")
+def assign(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = AssignForm()
+    form.assignee.choices = [("", "")] + [(str(m.id), m.email) for m in triage.assignable_staff(db.session, report)]
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, assign_form=form)
+    assignee = int(form.assignee.data) if form.assignee.data else None
+    triage.assign(db.session, report, assignee)
+    audit("report_assigned", target_type="report", target_id=report.id, assignee=assignee)
+    return _after_change(report.id, _("Assignment saved."))
+
+
+@bp.post("/reports/<int:report_id>/triage")
+def save_triage(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = TriageForm()
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, triage_form=form)
+    record = triage.TriageRecord(
+        tactics=form.tactics.data or [],
+        severity=form.severity.data or None,
+        credibility=form.credibility.data or None,
+        community=form.community.data or None,
+        province=form.province.data or None,
+        incident_month=form.month_date(),
+        perpetrator_type=form.perpetrator_type.data or None,
+        duplicate_of_id=form.duplicate_of.data,
+    )
+    try:
+        triage.record_triage(db.session, report, g.staff, record, now())
+    except triage.TriageError:
+        form.duplicate_of.errors = [_("There is no such report to mark as the original.")]
+        return _invalid(report, content_key, answers, triage_form=form)
+    audit("report_triaged", target_type="report", target_id=report.id, tactics=record.tactics)
+    return _after_change(report.id, _("Triage record saved."))
+
+
+@bp.post("/reports/<int:report_id>/notes")
+def add_note(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = NoteForm()
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, note_form=form)
+    note = triage.add_note(db.session, report, g.staff, content_key, form.text.data)
+    db.session.flush()
+    audit("note_added", target_type="report", target_id=report.id, note=note.id)
+    return _after_change(report.id, _("Note added."))
+
+
+@bp.post("/reports/<int:report_id>/share")
+def share(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = ShareForm()
+    form.organization.choices = _forms_for(report)["share_form"].organization.choices
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, share_form=form)
+    organization = db.session.get(Organization, form.organization.data)
+    readers = triage.share_with(db.session, report, content_key, organization)
+    audit("report_shared", target_type="report", target_id=report.id, organization=organization.id, readers=readers)
+    return _after_change(report.id, _("Shared with %(name)s.", name=organization.name))
+
+
+@bp.post("/reports/<int:report_id>/referrals")
+def refer(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = ReferralForm()
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, referral_form=form)
+    try:
+        triage.add_referral(
+            db.session, report, g.staff, content_key,
+            agency=form.agency.data, file_number=form.file_number.data or "", outcome=form.outcome.data or "",
+        )
+    except triage.ReferralNotAllowed:
+        form.agency.errors = [_("The reporter did not consent to a referral.")]
+        return _invalid(report, content_key, answers, referral_form=form)
+    audit("report_referred", target_type="report", target_id=report.id, agency=form.agency.data)
+    return _after_change(report.id, _("Referral recorded."))
+
+
+
+
+_TAXONOMY_LABELS = {
+    "tactic": {code: label for _g, _l, tactics in taxonomy.TACTIC_GROUPS for code, label in tactics},
+    "province": dict(taxonomy.PROVINCES),
+    "community": dict(taxonomy.COMMUNITIES),
+    "perpetrator": dict(taxonomy.PERPETRATORS),
+    "target": dict(taxonomy.TARGETS),
+    "impact": dict(taxonomy.IMPACTS),
+    "authority": dict(taxonomy.AUTHORITIES),
+    "bounty": dict(taxonomy.BOUNTY_ANSWERS),
+    "contact": dict(taxonomy.CONTACT_METHODS),
+    "precision": dict(taxonomy.DATE_PRECISIONS),
+    "status": STATUS_LABELS,
+    "severity": SEVERITY_LABELS,
+    "credibility": CREDIBILITY_LABELS,
+    "agency": AGENCY_LABELS,
+}
+
+
+def label(kind: str, code: Any) -> str:
+    """The translated label of a stored code; the code itself if it is unknown."""
+    text = _TAXONOMY_LABELS.get(kind, {}).get(code)
+    return _(text) if text else str(code)
+
+
+@bp.app_context_processor
+def _staff_template_helpers() -> dict[str, Any]:
+    return {"label": label, "tactic_groups": taxonomy.TACTIC_GROUPS}
