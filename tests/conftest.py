@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app, crypto
 from portal.db import db
 from portal.instance import create_secrets
 from portal.orgs import services as orgs
+from portal.orgs.models import StaffMember
 
 #: Cheap Argon2id for speed; production parameters are exercised by tests marked `slow`.
 TEST_KDF = crypto.KdfParams(memory_kib=64, iterations=1, lanes=1)
@@ -83,6 +84,10 @@ def make_app(instance_path: Path, test_database: str) -> Iterator:
 
     def factory(**extra: object) -> Flask:
         app = create_app(_config(instance_path, test_database, **extra))
+        # Tests keep an app context open (for db access), and Flask lets requests reuse it, so
+        # `g` would carry one request's state into the next. Give each request a clean `g`, as
+        # production does.
+        app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
         apps.append(app)
         return app
 
@@ -97,6 +102,13 @@ def make_app(instance_path: Path, test_database: str) -> Iterator:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def _fresh_g() -> None:
+    from flask import g
+
+    for name in list(vars(g)):
+        delattr(g, name)
 
 
 @pytest.fixture
@@ -225,3 +237,52 @@ def receipt_from(html: str) -> str:
     match = re.search(r'id="receipt"[^>]*>([^<]+)<', html)
     assert match, "no receipt on the page"
     return match.group(1).strip()
+
+
+# --- staff sign-in ----------------------------------------------------------------------------
+
+
+def current_code(app: Flask, staff, *, at=None) -> str:
+    """The code the staff member's authenticator shows now (or at a given time)."""
+    import datetime as dt
+
+    from portal.orgs.services import open_totp_secret, totp_for
+
+    secret = open_totp_secret(staff.totp_secret_sealed, app.config["PORTAL_SECRETS"].totp_key)
+    moment = at or dt.datetime.now(dt.UTC)
+    return totp_for(secret).generate(int(moment.timestamp())).decode()
+
+
+def sign_in(app: Flask, client: FlaskClient, staff, password: str = STAFF_PASSWORD):
+    """Sign a staff member in through the login form, enrolling their authenticator if needed."""
+    db.session.refresh(staff)
+    if not staff.totp_confirmed:
+        staff.totp_confirmed = True
+    staff.totp_last_step = None  # each test signs in afresh; replay is tested on its own
+    db.session.commit()
+    html = client.get("/staff/login").get_data(as_text=True)
+    response = client.post(
+        "/staff/login",
+        data={
+            "csrf_token": hidden_value(html, "csrf_token"),
+            "email": staff.email,
+            "password": password,
+            "code": current_code(app, staff),
+        },
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response
+
+
+def csrf_token_for(client: FlaskClient, path: str = "/staff/login") -> str:
+    return hidden_value(client.get(path).get_data(as_text=True), "csrf_token")
+
+
+@pytest.fixture
+def staff_client(app: Flask, factory: "Factory"):
+    """A signed-in triager of the intake organization, with the portal ready for reports."""
+    factory.portal_ready()
+    staff = db.session.scalars(select(StaffMember)).one()
+    client = app.test_client()
+    sign_in(app, client, staff)
+    return client, staff

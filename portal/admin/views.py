@@ -45,7 +45,7 @@ def _missing_access() -> dict[int, int]:
             .where(WrappedKey.report_id.in_(select(shared.c.report_id)))
             .where(WrappedKey.staff_member_id.is_not(None))
             .group_by(WrappedKey.staff_member_id)
-        ).tuples().all()
+        ).all()
     )
     members = db.session.scalars(
         select(StaffMember.id).where(
@@ -175,7 +175,7 @@ def audit_log():
     events, total = list_events(
         db.session, action=valid["action"] or None, actor_id=valid["actor"], since=since, until=until, page=page, per_page=50
     )
-    emails = dict(db.session.execute(select(StaffMember.id, StaffMember.email)).tuples().all())
+    emails = dict(db.session.execute(select(StaffMember.id, StaffMember.email)).all())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "admin/audit.html", form=form, events=events, total=total, page=page,

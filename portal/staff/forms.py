@@ -106,12 +106,12 @@ class AssignForm(FlaskForm):
 
 class TriageForm(FlaskForm):
     tactics = SelectMultipleField(_l("Tactics"), choices=[SelectChoice(code) for code in taxonomy.TACTIC_CODES])
-    severity = SelectField(_l("Severity"), choices=_choices(SEVERITY_LABELS, SEVERITIES, taxonomy.N_("Not assessed")))
-    credibility = SelectField(_l("Credibility"), choices=_choices(CREDIBILITY_LABELS, CREDIBILITIES, taxonomy.N_("Not assessed")))
-    community = SelectField(_l("Community"), choices=_pairs(taxonomy.COMMUNITIES, taxonomy.N_("Unknown")))
-    province = SelectField(_l("Province or territory"), choices=_pairs(taxonomy.PROVINCES, taxonomy.N_("Unknown")))
+    severity = SelectField(_l("Severity"), choices=_choices(SEVERITY_LABELS, SEVERITIES, taxonomy.N_("Not assessed")), default="")
+    credibility = SelectField(_l("Credibility"), choices=_choices(CREDIBILITY_LABELS, CREDIBILITIES, taxonomy.N_("Not assessed")), default="")
+    community = SelectField(_l("Community"), choices=_pairs(taxonomy.COMMUNITIES, taxonomy.N_("Unknown")), default="")
+    province = SelectField(_l("Province or territory"), choices=_pairs(taxonomy.PROVINCES, taxonomy.N_("Unknown")), default="")
     month = StringField(_l("Month of the incident (YYYY-MM)"), validators=[Optional(), Length(max=7)])
-    perpetrator_type = SelectField(_l("Perpetrator type"), choices=_pairs(taxonomy.PERPETRATORS, taxonomy.N_("Unknown")))
+    perpetrator_type = SelectField(_l("Perpetrator type"), choices=_pairs(taxonomy.PERPETRATORS, taxonomy.N_("Unknown")), default="")
     duplicate_of = IntegerField(_l("Duplicate of report number"), validators=[Optional(), NumberRange(min=1)])
 
     def validate_month(self, field) -> None:  # noqa: ANN001

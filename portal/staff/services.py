@@ -311,7 +311,7 @@ def grant_access_batch(
             .where(WrappedKey.report_id.in_(_missing_for(member)))
             .order_by(WrappedKey.report_id)
             .limit(batch_size)
-        ).tuples().all()
+        ).all()
     )
     for report_id, wrapped in admin_wrapped.items():
         content_key = crypto.unwrap_content_key(wrapped, admin_key)

@@ -285,7 +285,7 @@ def _render_report(report, content_key, answers, status: int = 200, **forms: Any
         return render_template("staff/no_key.html", report=report), 403
     audit("report_decrypted", target_type="report", target_id=report.id)
     db.session.commit()
-    staff_emails = dict(db.session.execute(select(StaffMember.id, StaffMember.email)).tuples().all())
+    staff_emails = dict(db.session.execute(select(StaffMember.id, StaffMember.email)).all())
     return (
         render_template(
             "staff/report.html",
