@@ -57,6 +57,16 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def kept_filters(form) -> dict[str, str]:  # noqa: ANN001
+    """A search form's values to carry into page links: only the form's own fields, never
+    arbitrary names, so a query string cannot choose url_for's arguments."""
+    return {
+        name: request.args[name]
+        for name in form._fields
+        if name != "page" and request.args.get(name)
+    }
+
+
 @bp.get("/lang/<code>")
 def choose_language(code: str) -> Response:
     if code in LANGUAGES:

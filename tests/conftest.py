@@ -279,7 +279,7 @@ def csrf_token_for(client: FlaskClient, path: str = "/staff/login") -> str:
 
 
 @pytest.fixture
-def staff_client(app: Flask, factory: "Factory"):
+def staff_client(app: Flask, factory: Factory):
     """A signed-in triager of the intake organization, with the portal ready for reports."""
     factory.portal_ready()
     staff = db.session.scalars(select(StaffMember)).one()

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -15,6 +25,7 @@ from portal.reports.models import WrappedKey, report_organizations
 from portal.staff import services
 from portal.staff.auth import audit, init_blueprint, now, require_roles, session_store
 from portal.staff.forms import ROLE_LABELS, AuditFilterForm, InviteForm, OrganizationForm
+from portal.web import kept_filters
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
 init_blueprint(bp)
@@ -176,7 +187,7 @@ def audit_log():
         db.session, action=valid["action"] or None, actor_id=valid["actor"], since=since, until=until, page=page, per_page=50
     )
     emails = dict(db.session.execute(select(StaffMember.id, StaffMember.email)).all())
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = kept_filters(form)
     return render_template(
         "admin/audit.html", form=form, events=events, total=total, page=page,
         pages=max(1, -(-total // 50)), emails=emails, args=args,

@@ -59,12 +59,17 @@ def can_read_reports(staff: StaffMember) -> bool:
     return staff.is_active and staff.role in READER_ROLES
 
 
-def visible_reports(staff: StaffMember) -> Select:
-    """Reports shared with the staff member's organization; nothing for analysts."""
+def organization_reports(staff: StaffMember) -> Select:
+    """Reports shared with the staff member's organization, for counting (nothing is decrypted)."""
     shared = select(report_organizations.c.report_id).where(
         report_organizations.c.organization_id == staff.organization_id
     )
-    query = select(Report).where(Report.id.in_(shared))
+    return select(Report).where(Report.id.in_(shared))
+
+
+def visible_reports(staff: StaffMember) -> Select:
+    """Reports the staff member may open: their organization's, and none at all for analysts."""
+    query = organization_reports(staff)
     if not can_read_reports(staff):
         query = query.where(False)
     return query
@@ -150,7 +155,7 @@ def dashboard_page(session: Session, staff: StaffMember, filters: DashboardFilte
 
 
 def counters(session: Session, staff: StaffMember) -> dict[str, int]:
-    base = visible_reports(staff).subquery()
+    base = organization_reports(staff).subquery()
     row = session.execute(
         select(
             func.count().filter(base.c.status == "received"),

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from portal import crypto
@@ -43,6 +43,7 @@ class SessionStore(Protocol):
     def load(self, id_hash: bytes) -> SessionRecord | None: ...
     def delete(self, id_hash: bytes) -> None: ...
     def delete_all_for(self, staff_member_id: int, *, keep: bytes | None = None) -> None: ...
+    def delete_expired(self, now: dt.datetime) -> int: ...
 
 
 class DatabaseSessionStore:
@@ -90,13 +91,6 @@ class DatabaseSessionStore:
         )
         self._db.commit()
         return result.rowcount or 0
-
-    def ids_for(self, staff_member_id: int) -> list[bytes]:
-        return list(
-            self._db.scalars(
-                select(StaffSession.id_hash).where(StaffSession.staff_member_id == staff_member_id)
-            )
-        )
 
 
 class RedisSessionStore:
@@ -150,6 +144,9 @@ class RedisSessionStore:
                 continue
             self._redis.delete(self._prefix + hex_id)
             self._redis.srem(index, hex_id)
+
+    def delete_expired(self, now: dt.datetime) -> int:
+        return 0  # entries carry their own expiry; resume_session enforces the idle timeout
 
 
 # --- what the web layer calls -----------------------------------------------------------------

@@ -6,7 +6,17 @@ import logging
 from typing import Any
 
 import segno
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -41,6 +51,7 @@ from portal.staff.forms import (
     StatusForm,
     TriageForm,
 )
+from portal.web import kept_filters
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -81,8 +92,10 @@ def login():
         form.form_errors.append(_("The email, password or code is not right."))
         return render_template("staff/login.html", form=form), 422
 
+    store = session_store()
+    store.delete_expired(now())  # tidy abandoned sessions; each sign-in pays a little
     opened = sessions.open_session(
-        session_store(),
+        store,
         staff_member_id=signed_in.staff.id,
         private_key=signed_in.private_key,
         second_factor_done=not signed_in.needs_enrolment,
@@ -220,7 +233,7 @@ def dashboard():
         audit("report_decrypted", target_type="report_list", view="dashboard", report_ids=opened_ids)
         db.session.commit()
     pages = max(1, -(-total // triage.PAGE_SIZE))
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = kept_filters(form)
     return render_template(
         "staff/dashboard.html", counts=counts, reports=rows, form=form, total=total,
         page=filters.page, pages=pages, args=args,
