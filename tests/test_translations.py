@@ -30,7 +30,7 @@ PLACEHOLDER = re.compile(r"%\(([^)]+)\)[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diou
 
 
 def _key(msgid: str | tuple[str, ...], context: str | None) -> tuple[str | None, str]:
-    return context, msgid[0] if isinstance(msgid, tuple) else msgid
+    return context, msgid[0] if isinstance(msgid, (tuple, list)) else msgid
 
 
 def _forms(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -113,15 +113,20 @@ def test_translations_keep_every_placeholder(locale: str) -> None:
     )
 
 
+def _as_tuple(string):  # noqa: ANN001, ANN202
+    # Babel gives plural forms as a tuple from a .po file and as a list from a .mo file.
+    return tuple(string) if isinstance(string, (tuple, list)) else string
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_compiled_catalogue_matches_po(locale: str) -> None:
     po = {
-        _key(message.id, message.context): message.string
+        _key(message.id, message.context): _as_tuple(message.string)
         for message in _read_po(locale)
         if message.id and message.string and not message.fuzzy
     }
     mo = {
-        _key(message.id, message.context): message.string
+        _key(message.id, message.context): _as_tuple(message.string)
         for message in _read_mo(locale)
         if message.id
     }
