@@ -28,6 +28,21 @@ def _load_app():
         raise NoAppException(str(exc)) from exc
 
 
+def _audit(action: str, target_type: str | None, target_id: int | None, **details: object) -> None:
+    """Record an administrator's command-line action in the audit log (no staff actor)."""
+    from portal.audit.services import record_event
+
+    record_event(
+        db.session,
+        key=current_app.config["PORTAL_SECRETS"].audit_key,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
+    db.session.commit()
+
+
 @click.group(cls=FlaskGroup, create_app=_load_app, add_default_commands=False, load_dotenv=False)
 def main() -> None:
     """Administer the portal."""
@@ -87,9 +102,10 @@ def org_group() -> None:
 def org_add(slug: str, name: str, default_recipient: bool) -> None:
     """Add an organization."""
     try:
-        orgs.add_organization(db.session, slug, name, default_recipient=default_recipient)
+        organization = orgs.add_organization(db.session, slug, name, default_recipient=default_recipient)
     except orgs.OrgError as exc:
         raise click.ClickException(str(exc)) from exc
+    _audit("organization_created", "organization", organization.id, via="cli")
     click.echo(f"Added organization {slug}.")
 
 
@@ -132,6 +148,7 @@ def staff_add(email: str, org_slug: str, role: str, password_stdin: bool) -> Non
         )
     except orgs.OrgError as exc:
         raise click.ClickException(str(exc)) from exc
+    _audit("staff_created", "staff", created.staff.id, role=role, via="cli")
     click.echo(f"Added {created.staff.email} ({role}, {org_slug}).")
     click.echo("Add this to an authenticator app; sign-in will ask for its codes:")
     click.echo(created.otpauth_uri)
@@ -193,6 +210,7 @@ def recovery_export(key_path: Path, out_path: Path) -> None:
     except (reports.RecoveryKeyUnknown, crypto.CryptoError) as exc:
         out_path.unlink(missing_ok=True)
         raise click.ClickException("That key is not this portal's recovery key.") from exc
+    _audit("recovery_export", None, None, reports=count, via="cli")
     click.echo(f"Exported {count} reports to {out_path}.")
 
 

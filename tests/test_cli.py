@@ -220,3 +220,18 @@ def test_commands_explain_that_init_is_needed(tmp_path, monkeypatch):
     assert result.exit_code != 0
     assert "portal init" in result.output
     assert not os.path.exists(tmp_path / "empty" / "secrets.json")
+
+
+def test_command_line_changes_are_audited(runner, factory, tmp_path):
+    from portal.audit.models import AuditEvent
+
+    invoke(runner, "org", "add", "intake", "Intake")
+    invoke(runner, "staff", "add", "t@example.org", "--org", "intake", "--role", "triager",
+           "--password-stdin", input=STAFF_PASSWORD + "\n")
+    key = tmp_path / "r.key"
+    invoke(runner, "keys", "recovery-init", "--out", str(key))
+    result = invoke(runner, "recovery", "export", "--key", str(key), "--out", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 0, result.output
+    actions = [event.action for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    assert actions == ["organization_created", "staff_created", "recovery_export"]
+    assert invoke(runner, "audit", "verify").exit_code == 0

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -85,7 +86,13 @@ def login():
         )
     except services.SignInThrottled as throttled:
         minutes = max(1, int(throttled.retry_after.total_seconds() + 59) // 60)
-        form.form_errors.append(_("Too many attempts. Please wait %(minutes)d minutes and try again.", minutes=minutes))
+        form.form_errors.append(
+            ngettext(
+                "Too many attempts. Please wait %(num)d minute and try again.",
+                "Too many attempts. Please wait %(num)d minutes and try again.",
+                minutes,
+            )
+        )
         return render_template("staff/login.html", form=form), 429
     except services.SignInFailed:
         _audit_failed_sign_in(form.email.data)
