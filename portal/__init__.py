@@ -29,12 +29,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         if key.startswith("PORTAL_") and key.removeprefix("PORTAL_") in settings:
             settings[key.removeprefix("PORTAL_")] = value
     instance_path = Path(settings["INSTANCE_PATH"] or default_instance_path()).resolve()
+    from portal.web import PortalRequest
+
     app = Flask(
         __name__,
         instance_path=str(instance_path),
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
     )
+    app.request_class = PortalRequest
     secrets = load_secrets(instance_path)
     app.config.update(
         {f"PORTAL_{name}": value for name, value in settings.items()},
@@ -44,7 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"] or sqlite_url(instance_path),
         # Parameters are ciphertext at worst, but keep them out of every error message anyway.
         SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
-        MAX_CONTENT_LENGTH=settings["MAX_REQUEST_BYTES"],
+        MAX_CONTENT_LENGTH=settings["MAX_REPORT_FILES_BYTES"] + settings["MAX_REQUEST_BYTES"],
         MAX_FORM_MEMORY_SIZE=settings["MAX_REQUEST_BYTES"],
         WTF_CSRF_TIME_LIMIT=settings["FORM_TIME_LIMIT_SECONDS"],
         WTF_CSRF_SSL_STRICT=False,  # Referer is never sent (Referrer-Policy: no-referrer)

@@ -55,7 +55,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MAX_REQUEST_BYTES",
         1024 * 1024,
-        "Largest request body accepted, in bytes; larger ones get the 413 page.",
+        "Largest amount of form text accepted in one request, in bytes, files aside; more gets "
+        "the 413 page.",
+        _int,
+    ),
+    Setting(
+        "MAX_FILE_BYTES",
+        50 * 1024 * 1024,
+        "Largest evidence file accepted, in bytes.",
+        _int,
+    ),
+    Setting(
+        "MAX_REPORT_FILES_BYTES",
+        200 * 1024 * 1024,
+        "Largest total of evidence files for one report, in bytes (at submission and later).",
         _int,
     ),
     Setting(

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Request,
     Response,
     current_app,
     redirect,
@@ -36,6 +37,15 @@ CONTENT_SECURITY_POLICY = (
 )
 
 bp = Blueprint("site", __name__)
+
+
+class PortalRequest(Request):
+    """Requests whose uploaded files are sealed as they arrive, never spooled in the clear."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):  # noqa: ANN001, ANN202
+        from portal.reports.attachments import EncryptingUpload
+
+        return EncryptingUpload(filename, content_type, current_app.config["PORTAL_MAX_FILE_BYTES"])
 
 
 def select_locale() -> str:
@@ -129,6 +139,10 @@ def _handle_http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
     return render_error(code)
 
 
+def _handle_upload_too_large(error: Exception) -> tuple[str, int]:
+    return render_error(413)
+
+
 def _handle_csrf_error(error: CSRFError) -> tuple[str, int]:
     # The report form answers this itself (it gives the typed answers back); other forms land here.
     return render_template("errors/csrf.html"), 400
@@ -166,6 +180,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(_set_security_headers)
     app.context_processor(_template_globals)
+    from portal.reports.attachments import UploadTooLarge
+
+    app.register_error_handler(UploadTooLarge, _handle_upload_too_large)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected_error)

@@ -45,6 +45,9 @@ ACTIONS = (
     "access_granted",
     "organization_created",
     "recovery_export",
+    "message_sent",
+    "attachment_downloaded",
+    "report_deleted",
 )
 
 #: The MAC the first event follows.

@@ -7,6 +7,7 @@ import logging
 import secrets
 
 from flask import Blueprint, current_app, render_template, request, session
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
@@ -63,6 +64,23 @@ def _close_form_token(token: str) -> None:
     session[_FORM_TOKENS] = [t for t in session.get(_FORM_TOKENS, []) if t != token]
 
 
+def chosen_files() -> list:
+    """The evidence files of this request, already sealed; empty file inputs are skipped."""
+    return [storage.stream for storage in request.files.getlist("evidence") if (storage.filename or "").strip()]
+
+
+def file_limits() -> dict[str, str]:
+    config = current_app.config
+    return {
+        "per_file": format_size(config["PORTAL_MAX_FILE_BYTES"]),
+        "per_report": format_size(config["PORTAL_MAX_REPORT_FILES_BYTES"]),
+    }
+
+
+def format_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
+
+
 def _render_form(form: ReportForm, *, status: int = 200, notice: str | None = None):
     return (
         render_template(
@@ -71,6 +89,8 @@ def _render_form(form: ReportForm, *, status: int = 200, notice: str | None = No
             tactic_groups=TACTIC_GROUPS,
             form_token=_issue_form_token(),
             notice=notice,
+            limits=file_limits(),
+            files_dropped=request.method == "POST" and bool(chosen_files()),
         ),
         status,
     )
@@ -100,6 +120,10 @@ def submit():
     form_token = request.form.get("form_token")
     if not _form_token_is_open(form_token):
         return render_template("reporter/already_sent.html"), 409
+    uploads = chosen_files()
+    if sum(upload.size for upload in uploads) > current_app.config["PORTAL_MAX_REPORT_FILES_BYTES"]:
+        form.evidence_error = _("Together, these files are larger than the limit. Please send fewer or smaller files.")
+        return _render_form(form, status=422)
     try:
         submitted = submit_report(
             db.session,
@@ -113,6 +137,7 @@ def submit():
             lookup_key=current_app.config["PORTAL_SECRETS"].lookup_key,
             kdf=current_app.config["PORTAL_KDF"],
             today=dt.datetime.now(dt.UTC).date(),
+            uploads=uploads,
         )
     except NotAcceptingReports:
         return render_template("reporter/not_accepting.html"), 503

@@ -68,6 +68,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class ReportForm(FlaskForm):
+    #: Set by the view when the evidence files together are too large (files are not a form field).
+    evidence_error: str | None = None
+
     # What happened
     tactics = MultiCheckboxField(
         _l("What happened?"),

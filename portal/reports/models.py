@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     Date,
     ForeignKey,
+    Integer,
     LargeBinary,
     String,
     Table,
@@ -80,6 +82,9 @@ class Report(db.Model):
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("reports.id", ondelete="SET NULL"), index=True
     )
+    # When the receipt last opened the report, to the hour: enough for a reporter to notice
+    # someone else using it, too coarse to match against network records.
+    receipt_last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     organizations: Mapped[list[Organization]] = relationship(secondary=report_organizations)
     wrapped_keys: Mapped[list[WrappedKey]] = relationship(
@@ -176,3 +181,53 @@ class WrappedKey(db.Model):
     report: Mapped[Report] = relationship(back_populates="wrapped_keys")
     staff_member: Mapped[StaffMember | None] = relationship()
     recovery_key: Mapped[RecoveryKey | None] = relationship()
+
+
+class Message(db.Model):
+    """A message between the reporter and staff, sealed under the report's content key.
+
+    The reporter holds the content key too (through their own keypair, unlocked by the receipt),
+    so a staff reply sealed this way is readable by the report's readers and by the reporter.
+    """
+
+    __tablename__ = "report_messages"
+    __table_args__ = (CheckConstraint("author IN ('reporter', 'staff')", name="author"),)
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(10))
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL")
+    )
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+
+
+class Attachment(db.Model):
+    """An evidence file: its name, type and SHA-256 sealed in ``details_sealed``, its bytes in
+    chunks sealed under a per-file key, which is itself sealed under the report's content key."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    file_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    stream_header: Mapped[bytes] = mapped_column(LargeBinary)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    # Ciphertext size, for the per-report limit; the ciphertext's size is visible anyway.
+    stored_bytes: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[created_at]
+
+
+class AttachmentChunk(db.Model):
+    """One sealed chunk of an attachment (64 KiB of plaintext at most)."""
+
+    __tablename__ = "attachment_chunks"
+
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

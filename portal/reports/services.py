@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal import crypto
 from portal.orgs.models import READER_ROLES, Organization, RecoveryKey, StaffMember
+from portal.reports.attachments import EncryptingUpload, store_attachment
 from portal.reports.models import Report, WrappedKey
 
 ANSWERS_PURPOSE = b"portal report answers v1"
@@ -79,11 +80,13 @@ def submit_report(
     lookup_key: bytes,
     kdf: crypto.KdfParams,
     today: dt.date,
+    uploads: Sequence[EncryptingUpload] = (),
 ) -> SubmittedReport:
     """Seal a report for its readers and the recovery key, and store it in one transaction.
 
     The content key is wrapped to every reading staff member of the chosen organizations, to the
-    coalition recovery key, and to a fresh reporter keypair that only the receipt unlocks.
+    coalition recovery key, and to a fresh reporter keypair that only the receipt unlocks. Evidence
+    files already sealed on arrival are stored in the same transaction: all or nothing.
     """
     recovery = active_recovery_key(session)
     if recovery is None:
@@ -131,6 +134,11 @@ def submit_report(
     )
     try:
         session.add(report)
+        session.flush()
+        for upload in uploads:
+            store_attachment(
+                session, report_id=report.id, content_key=content_key, upload=upload, uploaded_by="reporter"
+            )
         session.commit()
     except BaseException:
         session.rollback()

@@ -89,7 +89,7 @@ def _record_failure(session: Session, throttle: SignInThrottle, now: dt.datetime
 
 
 @functools.cache
-def _decoy_verifier(params: crypto.KdfParams) -> str:
+def decoy_verifier(params: crypto.KdfParams) -> str:
     """A verifier no password matches, so unknown emails cost one Argon2id check like real ones."""
     return crypto.hash_password(pysecrets.token_urlsafe(32), params)
 
@@ -158,7 +158,7 @@ def sign_in(
     staff = session.scalar(
         select(StaffMember).where(StaffMember.email == email.strip().lower(), StaffMember.is_active.is_(True))
     )
-    verifier = staff.password_verifier if staff is not None else _decoy_verifier(kdf)
+    verifier = staff.password_verifier if staff is not None else decoy_verifier(kdf)
     password_ok = crypto.verify_password(password, verifier) and staff is not None
     if password_ok and staff.needs_new_password and (
         staff.setup_expires_at is None or staff.setup_expires_at < now

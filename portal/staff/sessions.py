@@ -165,8 +165,17 @@ class ResumedSession:
     private_key: crypto.PrivateKey
 
 
-def _hash_id(session_id: bytes) -> bytes:
+def hash_session_id(session_id: bytes) -> bytes:
+    """What a store keeps instead of the session id, so its copy yields no usable cookie."""
     return hashlib.sha256(b"portal staff session id\x00" + session_id).digest()
+
+
+def new_session_secrets() -> tuple[str, bytes, bytes]:
+    """A fresh session id and session key, and the cookie value that carries both."""
+    session_id = crypto.random_secret(_ID_BYTES)
+    session_key = crypto.random_secret(32)
+    cookie = base64.urlsafe_b64encode(session_id + session_key).decode("ascii").rstrip("=")
+    return cookie, session_id, session_key
 
 
 def open_session(
@@ -177,16 +186,14 @@ def open_session(
     second_factor_done: bool,
     now: dt.datetime,
 ) -> OpenedSession:
-    session_id = crypto.random_secret(_ID_BYTES)
-    session_key = crypto.random_secret(32)
-    id_hash = _hash_id(session_id)
+    cookie, session_id, session_key = new_session_secrets()
+    id_hash = hash_session_id(session_id)
     sealed = crypto.seal(session_key, private_key.to_bytes(), _PURPOSE + id_hash)
     store.save(id_hash, SessionRecord(staff_member_id, sealed, second_factor_done, now, now))
-    cookie = base64.urlsafe_b64encode(session_id + session_key).decode("ascii").rstrip("=")
     return OpenedSession(cookie_value=cookie, id_hash=id_hash)
 
 
-def _split_cookie(cookie_value: str) -> tuple[bytes, bytes] | None:
+def split_cookie(cookie_value: str) -> tuple[bytes, bytes] | None:
     try:
         raw = base64.urlsafe_b64decode(cookie_value + "=" * (-len(cookie_value) % 4))
     except (binascii.Error, ValueError):
@@ -198,11 +205,11 @@ def _split_cookie(cookie_value: str) -> tuple[bytes, bytes] | None:
 
 def resume_session(store: SessionStore, cookie_value: str | None, *, now: dt.datetime) -> ResumedSession | None:
     """Return the live session behind a cookie, touching it; None if absent, expired or forged."""
-    parts = _split_cookie(cookie_value or "")
+    parts = split_cookie(cookie_value or "")
     if parts is None:
         return None
     session_id, session_key = parts
-    id_hash = _hash_id(session_id)
+    id_hash = hash_session_id(session_id)
     record = store.load(id_hash)
     if record is None:
         return None
