@@ -200,3 +200,18 @@ class AuditFilterForm(FlaskForm):
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField(
+        _l("Reply to the reporter"),
+        validators=[DataRequired(message=_l("The message is empty.")), Length(max=50_000)],
+        description=_l("The reporter reads it with their receipt code. Never include anything that would put them at risk if someone else had their code."),
+    )
+
+
+class DeleteReportForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Destroy this report, its files, messages and notes for good"),
+        validators=[DataRequired(message=_l("Please tick the box to confirm."))],
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote as url_quote
 
 import segno
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -15,18 +17,21 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 
 from portal import taxonomy
 from portal.db import db
 from portal.orgs.models import Organization, StaffMember
 from portal.orgs.services import OrgError
-from portal.reports import triage
+from portal.reports import attachments, followup, triage
+from portal.reports.models import Attachment
 from portal.staff import services, sessions
 from portal.staff.auth import (
     audit,
@@ -42,12 +47,14 @@ from portal.staff.forms import (
     SEVERITY_LABELS,
     STATUS_LABELS,
     AssignForm,
+    DeleteReportForm,
     EnrolForm,
     FilterForm,
     LoginForm,
     NoteForm,
     PasswordForm,
     ReferralForm,
+    ReplyForm,
     ShareForm,
     StatusForm,
     TriageForm,
@@ -289,6 +296,8 @@ def _forms_for(report, **given: Any) -> dict[str, Any]:
         "note_form": given.get("note_form") or NoteForm(formdata=None),
         "share_form": given.get("share_form") or ShareForm(formdata=None),
         "referral_form": given.get("referral_form") or ReferralForm(formdata=None),
+        "reply_form": given.get("reply_form") or ReplyForm(formdata=None),
+        "delete_form": given.get("delete_form") or DeleteReportForm(formdata=None),
     }
     forms["assign_form"].assignee.choices = [("", _("Nobody"))] + [
         (str(member.id), member.email) for member in triage.assignable_staff(db.session, report)
@@ -314,6 +323,13 @@ def _render_report(report, content_key, answers, status: int = 200, **forms: Any
             history=triage.status_history(db.session, report, content_key),
             notes=triage.read_notes(db.session, report, content_key),
             referrals=triage.read_referrals(db.session, report, content_key),
+            messages=followup.read_messages(db.session, report, content_key),
+            files=[
+                (item, attachments.read_details(item, content_key))
+                for item in db.session.scalars(
+                    select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)
+                )
+            ],
             staff_emails=staff_emails,
             **_forms_for(report, **forms),
         ),
@@ -458,3 +474,86 @@ def label(kind: str, code: Any) -> str:
 @bp.app_context_processor
 def _staff_template_helpers() -> dict[str, Any]:
     return {"label": label, "tactic_groups": taxonomy.TACTIC_GROUPS}
+
+
+
+@bp.post("/reports/<int:report_id>/messages")
+def reply(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = ReplyForm()
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, reply_form=form)
+    followup.add_message(db.session, report, content_key, form.text.data, staff_member_id=g.staff.id)
+    audit("message_sent", target_type="report", target_id=report.id)
+    return _after_change(report.id, _("Your reply was sent. The reporter will see it with their receipt code."))
+
+
+def _attachment(report_id: int, attachment_id: int):
+    report, content_key, _answers = _load(report_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.report_id != report.id or content_key is None:
+        abort(404)
+    return report, content_key, attachment
+
+
+def _download_headers(name: str, content_type: str = "application/octet-stream") -> dict[str, str]:
+    """Always a download, never rendered: a file from a stranger must not run in the portal."""
+    fallback = secure_filename(name) or "evidence"
+    quoted = url_quote(name.replace("/", "_").replace("\\", "_"), safe="")
+    return {
+        "Content-Type": content_type,
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quoted}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "no-store",
+    }
+
+
+@bp.get("/reports/<int:report_id>/files/<int:attachment_id>")
+def download(report_id: int, attachment_id: int):
+    report, content_key, attachment = _attachment(report_id, attachment_id)
+    try:
+        # The whole file is checked first, so a damaged one is refused rather than half-sent.
+        details = attachments.verify(db.session, attachment, content_key)
+    except attachments.AttachmentDamaged:
+        log.error("attachment %s failed verification", attachment.id)
+        return render_template("staff/damaged.html", report=report), 422
+    audit("attachment_downloaded", target_type="report", target_id=report.id, attachment=attachment.id)
+    db.session.commit()
+    headers = _download_headers(details.name)
+    headers["Content-Length"] = str(details.size)
+    body = stream_with_context(attachments.plaintext(db.session, attachment, content_key))
+    return Response(body, headers=headers)
+
+
+@bp.get("/reports/<int:report_id>/files/<int:attachment_id>/without-metadata")
+def download_without_metadata(report_id: int, attachment_id: int):
+    report, content_key, attachment = _attachment(report_id, attachment_id)
+    try:
+        details = attachments.verify(db.session, attachment, content_key)
+        data = b"".join(attachments.plaintext(db.session, attachment, content_key))
+    except attachments.AttachmentDamaged:
+        return render_template("staff/damaged.html", report=report), 422
+    cleaned = attachments.without_metadata(data)
+    if cleaned is None:
+        abort(404)
+    audit("attachment_downloaded", target_type="report", target_id=report.id, attachment=attachment.id, cleaned=True)
+    db.session.commit()
+    body, mime = cleaned
+    stem = details.name.rsplit(".", 1)
+    name = f"{stem[0]}-clean.{stem[1]}" if len(stem) == 2 else f"{details.name}-clean"
+    return Response(body, headers=_download_headers(name))
+
+
+@bp.post("/reports/<int:report_id>/delete")
+def delete_report(report_id: int):
+    report, content_key, answers = _load(report_id)
+    form = DeleteReportForm()
+    if content_key is None or not form.validate():
+        return _invalid(report, content_key, answers, delete_form=form)
+    # The audit entry is written first and kept: it records that a deletion happened, not content.
+    audit("report_deleted", target_type="report", target_id=report.id)
+    db.session.commit()
+    followup.delete_report(db.session, report.id)
+    flash(_("Report %(id)s was deleted.", id=report_id))
+    return redirect(url_for("staff.dashboard"), code=303)
