@@ -42,6 +42,14 @@ bp = Blueprint("site", __name__)
 class PortalRequest(Request):
     """Requests whose uploaded files are sealed as they arrive, never spooled in the clear."""
 
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        # Only multipart requests carry files; anything else is form text, held in memory, so it
+        # gets the much smaller text limit.
+        if self.mimetype == "multipart/form-data":
+            return current_app.config["MAX_CONTENT_LENGTH"]
+        return current_app.config["MAX_FORM_MEMORY_SIZE"]
+
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):  # noqa: ANN001, ANN202
         from portal.reports.attachments import EncryptingUpload
 

@@ -179,6 +179,7 @@ def follow_up_delete():
     if not form.validate_on_submit():
         return render_template("reporter/delete.html", form=form), (422 if form.is_submitted() else 200)
     followup.delete_report(db.session, report.id)
+    db.session.commit()
     response = make_response(render_template("reporter/deleted.html"))
     _clear_cookie(response)
     return response

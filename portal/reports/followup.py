@@ -215,26 +215,22 @@ def delete_report(session: Session, report_id: int) -> None:
     """Crypto-shred a report: its wrapped keys go first, then every ciphertext, in one transaction.
 
     Without any wrapped copy of the content key, whatever ciphertext survives elsewhere (a backup,
-    free pages) can no longer be read, not even with the recovery key.
+    free pages) can no longer be read, not even with the recovery key. The caller commits, so an
+    audit entry can share the transaction.
     """
-    try:
-        session.execute(delete(WrappedKey).where(WrappedKey.report_id == report_id))
-        session.execute(
-            update(Report)
-            .where(Report.id == report_id)
-            .values(reporter_wrapped_key=b"", reporter_private_key_locked=b"", answers_sealed=b"")
-        )
-        attachment_ids = select(Attachment.id).where(Attachment.report_id == report_id)
-        session.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(attachment_ids)))
-        session.execute(delete(Attachment).where(Attachment.report_id == report_id))
-        session.execute(delete(Message).where(Message.report_id == report_id))
-        session.execute(delete(ReporterSession).where(ReporterSession.report_id == report_id))
-        session.execute(delete(Report).where(Report.id == report_id))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    session.expunge_all()
+    session.execute(delete(WrappedKey).where(WrappedKey.report_id == report_id))
+    session.execute(
+        update(Report)
+        .where(Report.id == report_id)
+        .values(reporter_wrapped_key=b"", reporter_private_key_locked=b"", answers_sealed=b"")
+    )
+    attachment_ids = select(Attachment.id).where(Attachment.report_id == report_id)
+    session.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(attachment_ids)))
+    session.execute(delete(Attachment).where(Attachment.report_id == report_id))
+    session.execute(delete(Message).where(Message.report_id == report_id))
+    session.execute(delete(ReporterSession).where(ReporterSession.report_id == report_id))
+    # The rest (notes, status history, referrals, tactics, organizations) cascades with the row.
+    session.execute(delete(Report).where(Report.id == report_id))
 
 
 def report_count(session: Session) -> int:

@@ -551,9 +551,9 @@ def delete_report(report_id: int):
     form = DeleteReportForm()
     if content_key is None or not form.validate():
         return _invalid(report, content_key, answers, delete_form=form)
-    # The audit entry is written first and kept: it records that a deletion happened, not content.
+    # The audit entry stays: it records that a deletion happened, never what was deleted.
     audit("report_deleted", target_type="report", target_id=report.id)
-    db.session.commit()
     followup.delete_report(db.session, report.id)
+    db.session.commit()
     flash(_("Report %(id)s was deleted.", id=report_id))
     return redirect(url_for("staff.dashboard"), code=303)
