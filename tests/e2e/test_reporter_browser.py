@@ -77,3 +77,27 @@ def test_pages_fit_a_320_pixel_screen(browser, live_portal, path):
     page = new_page(browser, javascript=False, width=320)
     page.goto(f"{live_portal}{path}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_files_and_follow_up_without_javascript(browser, live_portal, app, tmp_path):
+    evidence = tmp_path / "threat-screenshot.png"
+    evidence.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 2048)
+    page = new_page(browser, javascript=False)
+    page.goto(f"{live_portal}/report")
+    page.check("#tactic-THR-VIOL")
+    page.fill("#narrative", "A voice message threatening my sister.")
+    page.set_input_files("#evidence", [str(evidence)])
+    page.check("#consent_read")
+    page.click("button[type=submit]")
+    receipt = page.locator("#receipt").inner_text()
+
+    page.goto(f"{live_portal}/follow-up")
+    page.fill("#receipt", receipt.replace(" ", "-"))
+    page.click("form[action='/follow-up'] button[type=submit]")
+    page.wait_for_url(f"{live_portal}/follow-up/report")
+    assert "threat-screenshot.png" in page.content()
+    assert "Never before this visit" in page.content()
+    page.fill("#text", "Another call came today.")
+    page.click("form[action='/follow-up/messages'] button[type=submit]")
+    assert "Another call came today." in page.content()
+    assert page.csp_violations == []  # type: ignore[attr-defined]
