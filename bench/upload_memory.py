@@ -375,7 +375,7 @@ def report_upload(size_mib: int, measured: Measured, stored: Stored, database: s
 
 
 def peak_line(size_mib: int, measured: Measured) -> str:
-    return (f"server peak RSS: {measured.peak_mib:.0f} MiB (baseline {measured.baseline_mib:.0f} MiB) "
+    return (f"server peak RSS: {measured.peak_mib:.1f} MiB (baseline {measured.baseline_mib:.1f} MiB) "
             f"for a {size_mib} MiB upload")
 
 
