@@ -7,6 +7,7 @@ import logging
 import secrets
 
 from flask import Blueprint, current_app, render_template, request, session
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -78,7 +79,9 @@ def file_limits() -> dict[str, str]:
 
 
 def format_size(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
+    if size >= 1024 * 1024:
+        return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024))))
+    return _("%(size)s KB", size=format_decimal(round(size / 1024)))
 
 
 def _render_form(form: ReportForm, *, status: int = 200, notice: str | None = None):
