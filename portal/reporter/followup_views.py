@@ -138,7 +138,7 @@ def follow_up_files():
     uploads = chosen_files()
     if not uploads:
         return _render_report(status=422, files_error=_("Please choose at least one file."))
-    already = attachments.stored_bytes_of(db.session, report.id)
+    already = attachments.file_bytes_of(db.session, report.id)
     if already + sum(upload.size for upload in uploads) > current_app.config["PORTAL_MAX_REPORT_FILES_BYTES"]:
         return _render_report(status=422, files_error=_("Together with the files already sent, these are larger than the limit."))
     try:

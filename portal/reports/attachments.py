@@ -26,6 +26,7 @@ from portal.reports.models import Attachment, AttachmentChunk
 CHUNK_BYTES = crypto.STREAM_CHUNK_BYTES
 FILE_KEY_PURPOSE = b"portal attachment key v1"
 DETAILS_PURPOSE = b"portal attachment details v1"
+_TAG_BYTES = 16  # AES-GCM's tag on every sealed chunk
 _INSERT_BATCH = 16  # chunks per INSERT: 1 MiB, so memory stays flat however large the file
 _READ_BATCH = 16
 
@@ -220,9 +221,15 @@ def verify(session: Session, attachment: Attachment, content_key: crypto.Content
     return details
 
 
-def stored_bytes_of(session: Session, report_id: int) -> int:
+def file_bytes_of(session: Session, report_id: int) -> int:
+    """The total size of a report's files as sent, for the per-report limit.
+
+    Each sealed chunk is its plaintext plus a 16-byte tag, so no decryption is needed.
+    """
     return session.scalar(
-        select(func.coalesce(func.sum(Attachment.stored_bytes), 0)).where(Attachment.report_id == report_id)
+        select(
+            func.coalesce(func.sum(Attachment.stored_bytes - _TAG_BYTES * Attachment.chunk_count), 0)
+        ).where(Attachment.report_id == report_id)
     ) or 0
 
 
