@@ -23,6 +23,8 @@ from portal.orgs.models import StaffMember
 #: Cheap Argon2id for speed; production parameters are exercised by tests marked `slow`.
 TEST_KDF = crypto.KdfParams(memory_kib=64, iterations=1, lanes=1)
 STAFF_PASSWORD = "correct horse battery staple"
+#: Filled by migrations and kept between tests.
+SEEDED_TABLES = frozenset({"entities", "campaigns"})
 
 
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -97,7 +99,8 @@ def make_app(instance_path: Path, test_database: str) -> Iterator:
             db.session.rollback()
             with db.engine.begin() as connection:
                 for table in reversed(db.metadata.sorted_tables):
-                    connection.execute(table.delete())
+                    if table.name not in SEEDED_TABLES:
+                        connection.execute(table.delete())
     for app in apps:
         with app.app_context():
             db.session.remove()

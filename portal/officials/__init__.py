@@ -1,0 +1,1 @@
+"""The officials and entities registry, links from reports, dossiers, and the letter's campaigns."""
