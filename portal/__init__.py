@@ -65,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from portal import extensions, models, web  # noqa: F401  (models: every table registered)
     from portal.admin import views as admin_views
+    from portal.officials import views as officials_views
     from portal.reporter import followup_views  # noqa: F401  (adds the follow-up pages)
     from portal.reporter import views as reporter_views
     from portal.staff import views as staff_views
@@ -74,4 +75,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(reporter_views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(admin_views.bp)
+    app.register_blueprint(officials_views.bp)
     return app

@@ -48,6 +48,10 @@ ACTIONS = (
     "message_sent",
     "attachment_downloaded",
     "report_deleted",
+    "report_linked",
+    "dossier_prepared",
+    "dossier_signed",
+    "dossier_exported",
 )
 
 #: The MAC the first event follows.

@@ -174,6 +174,10 @@ def link_report(
     return link
 
 
+def person_links(session: Session, person: Person) -> list[IncidentLink]:
+    return list(session.scalars(select(IncidentLink).where(IncidentLink.person_id == person.id).order_by(IncidentLink.id)))
+
+
 def links_of_report(session: Session, report: Report) -> list[IncidentLink]:
     return list(session.scalars(select(IncidentLink).where(IncidentLink.report_id == report.id).order_by(IncidentLink.id)))
 

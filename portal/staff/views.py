@@ -309,6 +309,12 @@ def _forms_for(report, **given: Any) -> dict[str, Any]:
     return forms
 
 
+def officials_panel(report) -> dict[str, Any]:  # noqa: ANN001
+    from portal.officials.views import report_panel  # the registry's blueprint owns that panel
+
+    return report_panel(report)
+
+
 def _render_report(report, content_key, answers, status: int = 200, **forms: Any):
     if content_key is None:
         return render_template("staff/no_key.html", report=report), 403
@@ -324,6 +330,7 @@ def _render_report(report, content_key, answers, status: int = 200, **forms: Any
             notes=triage.read_notes(db.session, report, content_key),
             referrals=triage.read_referrals(db.session, report, content_key),
             messages=followup.read_messages(db.session, report, content_key),
+            **officials_panel(report),
             files=[
                 (item, attachments.read_details(item, content_key))
                 for item in db.session.scalars(
