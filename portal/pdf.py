@@ -75,4 +75,4 @@ def build(flowables: list[Flowable], *, title: str) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["Spacer", "build", "paragraph", "styles", "table", "text"]
+__all__ = ["Spacer", "build", "colors", "paragraph", "styles", "table", "text"]

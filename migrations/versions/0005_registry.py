@@ -153,6 +153,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('content_sha256', sa.String(length=64), nullable=False),
     sa.Column('prepared_by', sa.Integer(), nullable=False),
     sa.Column('signed_by', sa.Integer(), nullable=True),
     sa.Column('signed_at', sa.DateTime(), nullable=True),

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.officials import labels
 from portal.officials.models import ACTIONS, BASES, CONFIDENCES, INVOLVEMENTS, STATUSES
@@ -17,7 +17,8 @@ def _choices(table: dict[str, str], codes: tuple[str, ...], blank: object = None
 
 
 class PersonForm(FlaskForm):
-    name_latin = StringField(_l("Name in Latin script"), validators=[DataRequired(), Length(max=200)])
+    # No Optional(): it would stop validate_name_latin from running on an empty field.
+    name_latin = StringField(_l("Name in Latin script"), validators=[Length(max=200)])
     name_chinese = StringField(_l("Name in Chinese characters"), validators=[Optional(), Length(max=200)])
     aliases = TextAreaField(_l("Other names and spellings, one per line"), validators=[Optional(), Length(max=2000)])
     mission_id = SelectField(_l("Mission"), choices=[], validators=[Optional()])
@@ -27,6 +28,11 @@ class PersonForm(FlaskForm):
     affiliation_id = SelectField(_l("Affiliation"), choices=[], validators=[Optional()])
     affiliation_basis = TextAreaField(_l("Basis of the affiliation"), validators=[Optional(), Length(max=5000)])
     requested_action = SelectField(_l("Requested action"), choices=_choices(labels.ACTION, ACTIONS, _l("Not decided")), default="")
+
+
+    def validate_name_latin(self, field) -> None:  # noqa: ANN001
+        if not (field.data or "").strip() and not (self.name_chinese.data or "").strip():
+            raise ValidationError(_l("Give a name in Latin or in Chinese script."))
 
 
 class PostingForm(FlaskForm):

@@ -152,6 +152,9 @@ class DossierSignoff(db.Model):
     id: Mapped[intpk]
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    # What was approved: a hash of the dossier's content, since linked incidents, triage codes and
+    # consent can change without a new version of the person's record.
+    content_sha256: Mapped[str] = mapped_column(String(64))
     prepared_by: Mapped[int] = mapped_column(Integer)
     signed_by: Mapped[int | None] = mapped_column(Integer)
     signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -256,6 +256,23 @@ def build_dossier(session: Session, person: Person) -> Dossier:
     )
 
 
+def fingerprint(dossier: Dossier) -> str:
+    """A hash of everything an export would say, so a sign-off approves content, not a label."""
+    person = dossier.person
+    content = {
+        "record": json.loads(_snapshot(person)),
+        "version": dossier.version,
+        "legal_basis": dossier.legal_basis,
+        "linked_total": dossier.linked_total,
+        "by_tactic": dossier.by_tactic,
+        "by_month": dossier.by_month,
+        "by_confidence": dossier.by_confidence,
+        "by_basis": dossier.by_basis,
+        "summaries": [vars(summary) for summary in dossier.summaries],
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
 def current_signoff(session: Session, person: Person) -> DossierSignoff | None:
     return session.scalar(
         select(DossierSignoff).where(DossierSignoff.person_id == person.id, DossierSignoff.version == person.version)
@@ -263,12 +280,22 @@ def current_signoff(session: Session, person: Person) -> DossierSignoff | None:
 
 
 def prepare_for_signoff(session: Session, person: Person, staff_id: int) -> DossierSignoff:
+    """Ask for sign-off of the dossier as it is now; a stale request is replaced."""
+    content = fingerprint(build_dossier(session, person))
     signoff = current_signoff(session, person)
-    if signoff is None:
-        signoff = DossierSignoff(person_id=person.id, version=person.version, prepared_by=staff_id)
-        session.add(signoff)
+    if signoff is not None and signoff.content_sha256 == content:
+        return signoff
+    if signoff is not None:
+        session.delete(signoff)
         session.flush()
+    signoff = DossierSignoff(person_id=person.id, version=person.version, prepared_by=staff_id, content_sha256=content)
+    session.add(signoff)
+    session.flush()
     return signoff
+
+
+def signoff_is_current(session: Session, person: Person, signoff: DossierSignoff | None) -> bool:
+    return signoff is not None and signoff.content_sha256 == fingerprint(build_dossier(session, person))
 
 
 def sign_off(session: Session, person: Person, staff_id: int, now: dt.datetime) -> DossierSignoff:
@@ -277,6 +304,10 @@ def sign_off(session: Session, person: Person, staff_id: int, now: dt.datetime) 
         raise RegistryError("Nobody has prepared this version for sign-off yet.")
     if signoff.prepared_by == staff_id:
         raise RegistryError("A second staff member must sign off: not the one who prepared it.")
+    if signoff.signed_by is not None:
+        raise RegistryError("This version is already signed off.")
+    if not signoff_is_current(session, person, signoff):
+        raise RegistryError("The dossier changed since it was prepared; prepare it again.")
     signoff.signed_by = staff_id
     signoff.signed_at = now
     return signoff
@@ -285,7 +316,7 @@ def sign_off(session: Session, person: Person, staff_id: int, now: dt.datetime) 
 def record_export(session: Session, person: Person, *, exported_by: int, fmt: str, content: bytes) -> DossierExport:
     """Refuse unless this exact version is signed off; record who, what version, and the hash."""
     signoff = current_signoff(session, person)
-    if signoff is None or signoff.signed_by is None:
+    if signoff is None or signoff.signed_by is None or not signoff_is_current(session, person, signoff):
         raise SignOffRequired()
     export = DossierExport(
         person_id=person.id, version=person.version, prepared_by=signoff.prepared_by, signed_by=signoff.signed_by,

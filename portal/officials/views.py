@@ -51,7 +51,7 @@ def registry():
 
 def _person_fields(form: PersonForm) -> dict:
     return {
-        "name_latin": form.name_latin.data.strip(),
+        "name_latin": (form.name_latin.data or "").strip(),
         "name_chinese": (form.name_chinese.data or "").strip(),
         "aliases": "\n".join(line.strip() for line in (form.aliases.data or "").splitlines() if line.strip()),
         "mission_id": int(form.mission_id.data) if form.mission_id.data else None,
@@ -91,10 +91,16 @@ def _render_person(person: Person, status: int = 200, **forms):
     links = [link for link in services.person_links(db.session, person) if link.report_id in readable]
     return render_template(
         "officials/person.html", person=person, dossier=dossier, links=links, labels=labels,
-        history=services.history(db.session, person), signoff=services.current_signoff(db.session, person),
+        history=services.history(db.session, person), signoff=_live_signoff(person),
         edit_form=edit, posting_form=posting, source_form=forms.get("source_form") or SourceForm(formdata=None),
         can_edit=g.staff.role in REGISTRY_EDITORS, can_sign=g.staff.role in DOSSIER_SIGNERS,
     ), status
+
+
+def _live_signoff(person: Person):
+    """The sign-off request for the dossier as it stands now, or None if there is none or it is stale."""
+    signoff = services.current_signoff(db.session, person)
+    return signoff if services.signoff_is_current(db.session, person, signoff) else None
 
 
 @bp.get("/officials/people/<int:person_id>")
@@ -172,7 +178,7 @@ def sign(person_id: int):
         services.sign_off(db.session, person, g.staff.id, now())
     except services.RegistryError:
         db.session.rollback()
-        flash(_("A second staff member, not the one who prepared this version, must sign it off."))
+        flash(_("A second staff member, not the one who prepared it, must sign off the dossier as it is now."))
         return redirect(url_for("officials.person", person_id=person.id), code=303)
     audit("dossier_signed", target_type="person", target_id=person.id, version=person.version)
     db.session.commit()

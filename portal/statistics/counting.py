@@ -32,9 +32,9 @@ class Period:
             raise ValueError("the period ends before it starts")
 
 
-def eligible(period: Period) -> Select:
+def eligible(period: Period, campaign_id: int | None = None) -> Select:
     """The ids of the reports that may be counted for this period (by day received)."""
-    return select(Report.id).where(
+    query = select(Report.id).where(
         Report.consent_statistics.is_(True),
         Report.triaged_at.is_not(None),
         Report.duplicate_of_id.is_(None),
@@ -42,10 +42,13 @@ def eligible(period: Period) -> Select:
         Report.received_on >= period.since,
         Report.received_on <= period.until,
     )
+    if campaign_id is not None:
+        linked = select(CampaignLink.report_id).where(CampaignLink.campaign_id == campaign_id)
+        query = query.where(Report.id.in_(linked))
+    return query
 
 
-def _grouped(session: Session, column, period: Period) -> dict[str, int]:  # noqa: ANN001
-    ids = eligible(period).subquery()
+def _grouped(session: Session, column, ids) -> dict[str, int]:  # noqa: ANN001
     rows = session.execute(
         select(column, func.count(distinct(Report.id)))
         .select_from(Report)
@@ -73,8 +76,8 @@ class Counts:
     diplomatic_or_consular: int
 
 
-def count(session: Session, period: Period) -> Counts:
-    ids = eligible(period).subquery()
+def count(session: Session, period: Period, *, campaign_id: int | None = None) -> Counts:
+    ids = eligible(period, campaign_id).subquery()
     total = session.scalar(select(func.count()).select_from(ids)) or 0
     by_tactic = dict(
         session.execute(
@@ -114,10 +117,10 @@ def count(session: Session, period: Period) -> Counts:
         total=total,
         by_tactic=dict(sorted(by_tactic.items())),
         by_tactic_group=by_group,
-        by_community=_grouped(session, Report.community, period),
-        by_province=_grouped(session, Report.province, period),
+        by_community=_grouped(session, Report.community, ids),
+        by_province=_grouped(session, Report.province, ids),
         by_month=dict(sorted(months.items())),
-        by_perpetrator=_grouped(session, Report.perpetrator_type, period),
+        by_perpetrator=_grouped(session, Report.perpetrator_type, ids),
         by_campaign=campaigns,
         community_by_group=community_by_group,
         bounty_related=bounty,

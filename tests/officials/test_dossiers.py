@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portal.cli import main
 from portal.db import db
-from portal.officials.models import DossierExport, DossierSignoff
+from portal.officials.models import DossierExport, DossierSignoff, Person
 from portal.orgs.models import StaffMember
 from portal.reports.models import Report
 from tests.conftest import send_report, valid_report
@@ -326,3 +326,26 @@ def test_a_triager_cannot_prepare_sign_or_export_a_dossier(app, preparer, triage
     assert all(s.signed_by is None for s in db.session.scalars(select(DossierSignoff)))
     assert exports() == []
     assert events("dossier_signed") == [] and events("dossier_exported") == []
+
+
+def test_a_signed_off_dossier_whose_content_changed_needs_a_new_sign_off(app, preparer, signer):
+    """Linking another report changes what would be exported, though not the person's version."""
+    person = add_person(name_latin="Content Change", status="diplomatic")
+    linked(file_report(app), person)
+    preparer_client, _signer_client = signed_off(app, preparer, signer, person.id)
+    assert export(preparer_client, person.id, "pdf").status_code == 200
+    linked(file_report(app), person)
+    assert export(preparer_client, person.id, "pdf").status_code == 409
+    # Prepared and signed again, it exports.
+    signed_off(app, preparer, signer, person.id)
+    assert export(preparer_client, person.id, "pdf").status_code == 200
+
+
+def test_a_signed_off_dossier_cannot_be_signed_again(app, preparer, signer, factory):
+    from portal.officials import services
+
+    third = factory.staff("third@example.org", role="org_admin")
+    person = add_person(name_latin="Sign Twice", status="consular")
+    signed_off(app, preparer, signer, person.id)
+    with pytest.raises(services.RegistryError):
+        services.sign_off(db.session, db.session.get(Person, person.id), third.id, dt.datetime.now(dt.UTC))

@@ -273,7 +273,7 @@ def test_only_a_coalition_administrator_edits_the_registry(app, factory, triager
 @pytest.mark.parametrize(
     ("action", "data", "message", "kept"),
     [
-        ("", {"name_latin": "", "title": "Typed title 4711"}, "This field is required.",
+        ("", {"name_latin": "", "title": "Typed title 4711"}, "Give a name in Latin or in Chinese script.",
          ['value="Typed title 4711"']),
         ("/postings", {"title": "Typed posting 4711", "start": "2024-05-01", "end": "2023-01-01"},
          "A posting cannot end before it starts.",
@@ -303,13 +303,23 @@ def test_a_refused_edit_keeps_what_was_typed_and_saves_nothing(app, admin, actio
 def test_a_refused_new_person_keeps_what_was_typed(app, admin):
     client = signed_in(app, admin)
 
-    response = post(client, "/staff/officials/people", {"name_latin": "", "name_chinese": "赵伟明",
+    response = post(client, "/staff/officials/people", {"name_latin": "", "name_chinese": "",
                                                          "title": "Typed title 4711", "status": "consular"})
 
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert 'value="赵伟明"' in html and 'value="Typed title 4711"' in html
+    assert "Give a name in Latin or in Chinese script." in html
+    assert 'value="Typed title 4711"' in html
     assert db.session.scalar(select(func.count(Person.id))) == 0
+
+
+def test_a_person_known_only_by_a_chinese_name_can_be_added(app, admin):
+    client = signed_in(app, admin)
+
+    response = post(client, "/staff/officials/people", {"name_latin": "", "name_chinese": "赵伟明", "status": "consular"})
+
+    assert response.status_code == 303
+    assert db.session.scalars(select(Person)).one().name_chinese == "赵伟明"
 
 
 # --- links from reports -----------------------------------------------------------------------

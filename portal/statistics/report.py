@@ -1,0 +1,227 @@
+"""An aggregate report: counts protected by disclosure control, rendered as HTML, CSV and PDF.
+
+No request handling here; the staff page and ``portal aggregate`` both call :func:`build_report`
+and the renderers, so the page, the CSV and the PDF always show the same numbers. Rendering uses
+Flask-Babel for labels and numbers, so it needs an application context with the language forced.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from flask import render_template
+from flask_babel import force_locale, format_decimal
+from flask_babel import gettext as _
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, String
+from sqlalchemy.orm import Session
+
+from portal import pdf, taxonomy
+from portal.statistics import counting, disclosure
+
+SUPPRESSED = "x"  # Statistics Canada's mark: suppressed to meet confidentiality requirements
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    key: str
+    title: str  # untranslated, marked with N_
+    labels: tuple[str, ...]
+    protected: disclosure.ProtectedOneWayTable
+
+
+@dataclass(frozen=True)
+class AggregateReport:
+    period: counting.Period
+    threshold: int
+    rounding: bool
+    tables: tuple[PublishedTable, ...]
+    headline: tuple[tuple[str, disclosure.ProtectedCell], ...]
+
+
+N_ = taxonomy.N_
+TABLES: tuple[tuple[str, str, Callable[[counting.Counts], dict[str, int]]], ...] = (
+    ("tactic_group", N_("Incidents by tactic group"), lambda c: c.by_tactic_group),
+    ("tactic", N_("Incidents by tactic"), lambda c: c.by_tactic),
+    ("community", N_("Incidents by community"), lambda c: c.by_community),
+    ("province", N_("Incidents by province or territory"), lambda c: c.by_province),
+    ("month", N_("Incidents by month"), lambda c: c.by_month),
+    ("perpetrator", N_("Incidents by perpetrator type"), lambda c: c.by_perpetrator),
+    ("campaign", N_("Incidents by campaign"), lambda c: c.by_campaign),
+)
+HEADLINES = (
+    ("bounty", N_("Incidents involving a bounty or arrest warrant")),
+    ("diplomatic", N_("Incidents linked to diplomatic or consular personnel")),
+)
+
+
+def _protect(counts: dict[str, int], threshold: int, key: bytes | None) -> disclosure.ProtectedOneWayTable:
+    labels = tuple(sorted(counts))
+    table = disclosure.OneWayTable(labels, tuple(counts[label] for label in labels))
+    protected = disclosure.protect_one_way(table, threshold=threshold)
+    return disclosure.rounded_one_way(protected, key) if key else protected
+
+
+def _headline(value: int, threshold: int) -> disclosure.ProtectedCell:
+    if 0 < value < threshold:
+        return disclosure.ProtectedCell(None, True, "primary")
+    return disclosure.ProtectedCell(value)
+
+
+def build_report(
+    session: Session, period: counting.Period, *, threshold: int = disclosure.DEFAULT_THRESHOLD,
+    rounding_key: bytes | None = None, campaign_id: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> AggregateReport:
+    """Count, then protect each table on its own (see disclosure.py for what that guarantees)."""
+    counts = counting.count(session, period, campaign_id=campaign_id)
+    tables = []
+    for key, title, pick in TABLES:
+        if on_step:
+            on_step(key)
+        tables.append(PublishedTable(key, title, tuple(sorted(pick(counts))), _protect(pick(counts), threshold, rounding_key)))
+    return AggregateReport(
+        period=period,
+        threshold=threshold,
+        rounding=rounding_key is not None,
+        tables=tuple(tables),
+        headline=(
+            ("bounty", _headline(counts.bounty_related, threshold)),
+            ("diplomatic", _headline(counts.diplomatic_or_consular, threshold)),
+        ),
+    )
+
+
+# --- labels and numbers in the reader's language ------------------------------------------------------
+
+_LABELS = {
+    "tactic": {code: label for _g, _l, tactics in taxonomy.TACTIC_GROUPS for code, label in tactics},
+    "tactic_group": {group: label for group, label, _t in taxonomy.TACTIC_GROUPS},
+    "community": dict(taxonomy.COMMUNITIES),
+    "province": dict(taxonomy.PROVINCES),
+    "perpetrator": dict(taxonomy.PERPETRATORS),
+}
+
+
+def label(table_key: str, code: str, campaign_titles: dict[str, str] | None = None) -> str:
+    if code == counting.UNKNOWN:
+        return _("Not recorded")
+    if table_key == "campaign" and campaign_titles:
+        return campaign_titles.get(code, code)
+    text = _LABELS.get(table_key, {}).get(code)
+    if text is None:
+        return code
+    return f"{_(text)} ({code})" if table_key in ("tactic", "tactic_group") else _(text)
+
+
+def figure(cell: disclosure.ProtectedCell, lang: str) -> str:
+    return SUPPRESSED if cell.suppressed else format_decimal(cell.value, locale=lang)
+
+
+def _rows(report: AggregateReport, table: PublishedTable, lang: str, titles: dict[str, str]) -> list[tuple[str, str]]:
+    rows = [(label(table.key, code, titles), figure(cell, lang)) for code, cell in zip(table.labels, table.protected.cells, strict=True)]
+    rows.append((_("Total"), figure(table.protected.total, lang)))
+    return rows
+
+
+def methods(report: AggregateReport, lang: str) -> list[str]:
+    paragraphs = [
+        _("Counted: reports received in the period that staff have triaged, whose reporters agreed to be counted anonymously in statistics for the Government of Canada. Reports marked as duplicates of another report are counted once, through the original; reports judged unlikely are left out."),
+        _("A report can describe several tactics: it is counted once under each tactic and once under each tactic group, so those tables add up to more than the number of reports."),
+    ]
+    return paragraphs + disclosure.methods_text(report.threshold, report.rounding, lang)
+
+
+# --- renderers ------------------------------------------------------------------------------------
+
+
+def render_csv(report: AggregateReport, lang: str, campaign_titles: dict[str, str]) -> bytes:
+    with force_locale(lang):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([_("Table"), _("Category"), _("Code"), _("Incidents")])
+        for table in report.tables:
+            for code, cell in zip(table.labels, table.protected.cells, strict=True):
+                writer.writerow([_(table.title), label(table.key, code, campaign_titles), code, SUPPRESSED if cell.suppressed else cell.value])
+            total = table.protected.total
+            writer.writerow([_(table.title), _("Total"), "", SUPPRESSED if total.suppressed else total.value])
+        for key, cell in report.headline:
+            writer.writerow([_(dict(HEADLINES)[key]), "", key, SUPPRESSED if cell.suppressed else cell.value])
+        writer.writerow([_("Note"), _("x: suppressed to protect the people counted"), "", ""])
+    return out.getvalue().encode("utf-8")
+
+
+def render_html(report: AggregateReport, lang: str, campaign_titles: dict[str, str], *, generated: dt.datetime, standalone: bool) -> str:
+    with force_locale(lang):
+        return render_template(
+            "statistics/report.html" if standalone else "statistics/_tables.html",
+            report=report, lang=lang, generated=generated, headlines=dict(HEADLINES),
+            rows=lambda table: _rows(report, table, lang, campaign_titles), methods=methods(report, lang),
+            figure=lambda cell: figure(cell, lang),
+        )
+
+
+def _bar_chart(table: PublishedTable, lang: str) -> Drawing:
+    drawing = Drawing(460, 200)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 40, 40, 400, 140
+    published = [(code, cell.value or 0) for code, cell in zip(table.labels, table.protected.cells, strict=True)]
+    chart.data = [[value for _code, value in published] or [0]]
+    chart.categoryAxis.categoryNames = [code for code, _value in published] or [""]
+    chart.valueAxis.valueMin = 0
+    chart.bars[0].fillColor = pdf.colors.HexColor("#0b5394")
+    drawing.add(chart)
+    drawing.add(String(40, 10, _("Suppressed figures are drawn as zero."), fontSize=7))
+    return drawing
+
+
+def _line_chart(table: PublishedTable) -> Drawing:
+    drawing = Drawing(460, 200)
+    points = [
+        (index, cell.value or 0)
+        for index, (code, cell) in enumerate(zip(table.labels, table.protected.cells, strict=True))
+        if code != counting.UNKNOWN
+    ]
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 40, 40, 400, 140
+    plot.data = [points or [(0, 0)]]
+    plot.xValueAxis.valueMin = 0
+    plot.yValueAxis.valueMin = 0
+    plot.lines[0].strokeColor = pdf.colors.HexColor("#0b5394")
+    drawing.add(plot)
+    months = [code for code in table.labels if code != counting.UNKNOWN]
+    if months:
+        drawing.add(String(40, 10, f"{months[0]} – {months[-1]}", fontSize=8))
+    return drawing
+
+
+def render_pdf(report: AggregateReport, lang: str, campaign_titles: dict[str, str], *, generated: dt.datetime) -> bytes:
+    with force_locale(lang):
+        s = pdf.styles()
+        title = _("Transnational repression in Canada: reported incidents")
+        story = [
+            pdf.paragraph(title, s["title"]),
+            pdf.paragraph(_("Period: %(since)s to %(until)s", since=report.period.since.isoformat(), until=report.period.until.isoformat()), s["body"]),
+            pdf.paragraph(_("Canadian Coalition on Human Rights in China. Generated %(when)s.", when=generated.strftime("%Y-%m-%d %H:%M UTC")), s["small"]),
+            pdf.paragraph(_("Key figures"), s["h2"]),
+            pdf.table([[_(dict(HEADLINES)[key]), figure(cell, lang)] for key, cell in report.headline], header=False),
+        ]
+        for table in report.tables:
+            story.append(pdf.paragraph(_(table.title), s["h2"]))
+            if table.key == "tactic_group":
+                story.append(_bar_chart(table, lang))
+            if table.key == "month":
+                story.append(_line_chart(table))
+            story.append(pdf.table([[_("Category"), _("Incidents")], *_rows(report, table, lang, campaign_titles)]))
+        story.append(pdf.paragraph(_("Methods"), s["h2"]))
+        story += [pdf.paragraph(paragraph, s["body"]) for paragraph in methods(report, lang)]
+        return pdf.build(story, title=title)
+
+
+def campaign_titles(campaigns: Iterable, lang: str) -> dict[str, str]:  # noqa: ANN001
+    return {c.slug: (c.title_fr if lang == "fr" else c.title_en) for c in campaigns}
