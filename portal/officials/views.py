@@ -84,7 +84,7 @@ def _render_person(person: Person, status: int = 200, **forms):
         formdata=None, obj=person, mission_id=str(person.mission_id or ""), affiliation_id=str(person.affiliation_id or ""),
     )
     edit.mission_id.choices = edit.affiliation_id.choices = _entity_choices()
-    posting = forms.get("posting_form") or PostingForm(formdata=None)
+    posting = forms.get("posting_form") or PostingForm(formdata=None, prefix="posting")
     posting.entity_id.choices = _entity_choices(blank=False)
     readable = {report.id for report in db.session.scalars(triage.visible_reports(g.staff))}
     dossier = services.build_dossier(db.session, person)
@@ -92,7 +92,7 @@ def _render_person(person: Person, status: int = 200, **forms):
     return render_template(
         "officials/person.html", person=person, dossier=dossier, links=links, labels=labels,
         history=services.history(db.session, person), signoff=_live_signoff(person),
-        edit_form=edit, posting_form=posting, source_form=forms.get("source_form") or SourceForm(formdata=None),
+        edit_form=edit, posting_form=posting, source_form=forms.get("source_form") or SourceForm(formdata=None, prefix="source"),
         can_edit=g.staff.role in REGISTRY_EDITORS, can_sign=g.staff.role in DOSSIER_SIGNERS,
     ), status
 
@@ -126,7 +126,7 @@ def edit_person(person_id: int):
 @require_roles(*REGISTRY_EDITORS)
 def add_posting(person_id: int):
     person = _person(person_id)
-    form = PostingForm()
+    form = PostingForm(prefix="posting")
     form.entity_id.choices = _entity_choices(blank=False)
     if not form.validate():
         return _render_person(person, 422, posting_form=form)
@@ -145,7 +145,7 @@ def add_posting(person_id: int):
 @require_roles(*REGISTRY_EDITORS)
 def add_source(person_id: int):
     person = _person(person_id)
-    form = SourceForm()
+    form = SourceForm(prefix="source")
     if not form.validate():
         return _render_person(person, 422, source_form=form)
     try:

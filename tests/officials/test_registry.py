@@ -206,7 +206,7 @@ def test_adding_a_posting_is_a_new_version(app, admin):
 
     response = post(
         client, f"{person_page(person.id)}/postings",
-        {"entity_id": str(toronto), "title": "Consul", "start": "2023-01-15", "end": ""},
+        {"posting-entity_id": str(toronto), "posting-title": "Consul", "posting-start": "2023-01-15", "posting-end": ""},
         form_page=person_page(person.id),
     )
 
@@ -225,7 +225,7 @@ def test_adding_a_public_source_is_a_new_version(app, admin):
 
     response = post(
         client, f"{person_page(person.id)}/sources",
-        {"title": "Globe and Mail", "address": "https://example.org/a", "published_on": "2024-05-01"},
+        {"source-title": "Globe and Mail", "source-address": "https://example.org/a", "source-published_on": "2024-05-01"},
         form_page=person_page(person.id),
     )
 
@@ -275,10 +275,10 @@ def test_only_a_coalition_administrator_edits_the_registry(app, factory, triager
     [
         ("", {"name_latin": "", "title": "Typed title 4711"}, "Give a name in Latin or in Chinese script.",
          ['value="Typed title 4711"']),
-        ("/postings", {"title": "Typed posting 4711", "start": "2024-05-01", "end": "2023-01-01"},
+        ("/postings", {"posting-title": "Typed posting 4711", "posting-start": "2024-05-01", "posting-end": "2023-01-01"},
          "A posting cannot end before it starts.",
          ['value="Typed posting 4711"', 'value="2024-05-01"', 'value="2023-01-01"']),
-        ("/sources", {"title": "Typed source 4711", "address": "ftp://example.org/4711"},
+        ("/sources", {"source-title": "Typed source 4711", "source-address": "ftp://example.org/4711"},
          "A source address starts with http:// or https://.",
          ['value="Typed source 4711"', 'value="ftp://example.org/4711"']),
     ],
@@ -286,7 +286,7 @@ def test_only_a_coalition_administrator_edits_the_registry(app, factory, triager
 def test_a_refused_edit_keeps_what_was_typed_and_saves_nothing(app, admin, action, data, message, kept):
     person = add_person(admin.id, title="Consul")
     client = signed_in(app, admin)
-    form = person_form(person) if action == "" else {"entity_id": str(entity_id("mss"))}
+    form = person_form(person) if action == "" else {"posting-entity_id": str(entity_id("mss"))}
 
     response = post(client, person_page(person.id) + action, {**form, **data}, form_page=person_page(person.id))
 
