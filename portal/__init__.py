@@ -69,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from portal.reporter import followup_views  # noqa: F401  (adds the follow-up pages)
     from portal.reporter import views as reporter_views
     from portal.staff import views as staff_views
+    from portal.statistics import views as statistics_views
 
     extensions.init_app(app)
     web.init_app(app)
@@ -76,4 +77,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(officials_views.bp)
+    app.register_blueprint(statistics_views.bp)
     return app

@@ -214,6 +214,50 @@ def recovery_export(key_path: Path, out_path: Path) -> None:
     click.echo(f"Exported {count} reports to {out_path}.")
 
 
+@main.command("aggregate")
+@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
+@click.option("--until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day, YYYY-MM-DD.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "csv"]), required=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--threshold", type=click.IntRange(5, 100), default=10, show_default=True,
+              help="Suppress counts below this (20 is suggested for public release).")
+@click.option("--round", "round_counts", is_flag=True, help="Round published counts randomly to base 5.")
+@with_appcontext
+def aggregate_command(since, until, lang: str, fmt: str, out_path: Path, threshold: int, round_counts: bool) -> None:  # noqa: ANN001
+    """Write the privacy-protected aggregate report for a period to FILE."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from portal.officials.models import Campaign
+    from portal.statistics import counting, report
+
+    if until < since:
+        raise click.BadParameter("--until is before --since")
+    period = counting.Period(since.date(), until.date())
+    steps = [key for key, _title, _pick in report.TABLES]
+    with click.progressbar(length=len(steps) + 1, label="Counting", file=sys.stderr) as bar:
+        built = report.build_report(
+            db.session, period, threshold=threshold,
+            rounding_key=current_app.config["PORTAL_SECRETS"].statistics_key if round_counts else None,
+            on_step=lambda _step: bar.update(1),
+        )
+        titles = report.campaign_titles(db.session.scalars(select(Campaign)), lang)
+        generated = dt.datetime.now(dt.UTC)
+        if fmt == "csv":
+            content = report.render_csv(built, lang, titles)
+        elif fmt == "pdf":
+            content = report.render_pdf(built, lang, titles, generated=generated)
+        else:
+            content = report.render_html(built, lang, titles, generated=generated, standalone=True).encode("utf-8")
+        bar.update(1)
+    out_path.write_bytes(content)
+    _audit("statistics_exported", "period", None, format=fmt, since=period.since.isoformat(),
+           until=period.until.isoformat(), via="cli")
+    click.echo(f"Wrote {out_path} ({len(content)} bytes).")
+
+
 @main.command("demo")
 @click.option(
     "--recovery-out",

@@ -14,7 +14,7 @@ from pathlib import Path
 from portal import crypto
 
 SECRETS_FILE = "secrets.json"
-_FIELDS = ("session_key", "lookup_key", "totp_key", "rate_limit_key", "audit_key")
+_FIELDS = ("session_key", "lookup_key", "totp_key", "rate_limit_key", "audit_key", "statistics_key")
 
 
 class MissingInstanceSecrets(RuntimeError):
@@ -28,6 +28,9 @@ class InstanceSecrets:
     totp_key: bytes
     rate_limit_key: bytes
     audit_key: bytes
+    # Keys the random rounding of published counts: stable, so re-running a report cannot
+    # average the noise away.
+    statistics_key: bytes
 
     def __repr__(self) -> str:
         return "<InstanceSecrets>"

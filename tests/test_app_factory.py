@@ -38,7 +38,7 @@ def test_secrets_are_created_once_and_private(tmp_path):
     assert (tmp_path / "secrets.json").read_bytes() == first
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
     secrets = load_secrets(tmp_path)
-    assert len({secrets.session_key, secrets.lookup_key, secrets.totp_key, secrets.rate_limit_key, secrets.audit_key}) == 5
+    assert len({secrets.session_key, secrets.lookup_key, secrets.totp_key, secrets.rate_limit_key, secrets.audit_key, secrets.statistics_key}) == 6
     assert "session_key" not in repr(secrets) and secrets.session_key.hex() not in repr(secrets)
 
 

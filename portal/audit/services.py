@@ -52,6 +52,7 @@ ACTIONS = (
     "dossier_prepared",
     "dossier_signed",
     "dossier_exported",
+    "statistics_exported",
 )
 
 #: The MAC the first event follows.

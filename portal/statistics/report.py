@@ -13,8 +13,9 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from babel.numbers import format_decimal
 from flask import render_template
-from flask_babel import force_locale, format_decimal
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.lineplots import LinePlot
@@ -61,6 +62,8 @@ HEADLINES = (
 
 
 def _protect(counts: dict[str, int], threshold: int, key: bytes | None) -> disclosure.ProtectedOneWayTable:
+    if not counts:  # nothing counted: an empty table with a total of zero discloses nothing
+        return disclosure.ProtectedOneWayTable((), (), disclosure.ProtectedCell(0), threshold)
     labels = tuple(sorted(counts))
     table = disclosure.OneWayTable(labels, tuple(counts[label] for label in labels))
     protected = disclosure.protect_one_way(table, threshold=threshold)
