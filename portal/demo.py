@@ -117,6 +117,7 @@ def load_demo(
         yield f"  DEMO recovery private key written to {recovery_key_out} (never do this for real)"
 
     ids = {slug: id_ for slug, id_ in session.execute(select(Organization.slug, Organization.id))}
+    report_ids = []
     for sample in DEMO_REPORTS:
         organization_ids = [ids[slug] for slug in sample["orgs"]]
         submitted = reports.submit_report(
@@ -128,5 +129,35 @@ def load_demo(
             kdf=kdf,
             today=dt.date.today(),
         )
+        report_ids.append(submitted.report_id)
         yield f"  demo report {submitted.report_id}, receipt {crypto.format_receipt(submitted.receipt)}"
+    _triage_and_link(session, report_ids)
+    yield "  a fictional official, 'DEMO Official Example', linked to the first demo report"
     yield "Done. Open http://127.0.0.1:5000/ after `portal run`."
+
+
+def _triage_and_link(session: Session, report_ids: list[int]) -> None:
+    """Give the demo reports triage codes and one registry link, so every page has something."""
+    from portal.officials import services as registry
+    from portal.reports.models import Report, ReportTactic
+
+    now = dt.datetime.now(dt.UTC)
+    for report_id, sample in zip(report_ids, DEMO_REPORTS, strict=True):
+        report = session.get(Report, report_id)
+        report.tactics = [ReportTactic(code=code) for code in sample["tactics"]]
+        report.community = sample["communities"][0]
+        report.province = sample["province"]
+        report.incident_month = dt.date.fromisoformat((sample["when_start"] + "-01-01")[:7] + "-01")
+        report.perpetrator_type = sample["perpetrators"][0]
+        report.severity = "medium"
+        report.credibility = "possible"
+        report.triaged_at = now
+    person = registry.create_person(
+        session,
+        {"name_latin": "DEMO Official Example", "name_chinese": "演示官员", "status": "consular",
+         "title": "Fictional consul (DEMO)", "affiliation_basis": "Invented for the demonstration."},
+        staff_id=None, now=now,
+    )
+    registry.link_report(session, session.get(Report, report_ids[0]), person=person,
+                         involvement="suspected", confidence="possible", basis="reporter_identified", staff_id=None)
+    session.commit()
