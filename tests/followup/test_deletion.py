@@ -37,6 +37,8 @@ REPORT_TABLES = {
     "referrals": "report_id",
     "reporter_sessions": "report_id",
     "report_tactics": "report_id",
+    "incident_links": "report_id",
+    "campaign_links": "report_id",
 }
 
 
@@ -79,9 +81,21 @@ class Filed:
         return rows_of(self.id, self.attachments)
 
 
+def _an_entity() -> int:
+    from portal.officials.models import Entity
+
+    return db.session.scalar(select(Entity.id).order_by(Entity.id).limit(1))
+
+
+def _a_campaign() -> int:
+    from portal.officials.models import Campaign
+
+    return db.session.scalar(select(Campaign.id).order_by(Campaign.id).limit(1))
+
+
 def a_full_report(client, staff, reporter_client) -> Filed:
     """A report with a row in every table: a file, messages both ways, a note, a status change,
-    triage, a referral, and the reporter signed in."""
+    triage, a referral, links to an entity and a campaign, and the reporter signed in."""
     report_id, receipt = submitted(
         client, [("evidence.txt", b"a file" * 100, "text/plain")], consent_referral="y"
     )
@@ -91,6 +105,9 @@ def a_full_report(client, staff, reporter_client) -> Filed:
         ("notes", {"text": "Call back next week."}),
         ("referrals", {"agency": "rcmp", "file_number": "2025-1234"}),
         ("messages", {"text": "We have read your report."}),
+        ("links", {"entity_id": str(_an_entity()), "person_id": "", "involvement": "suspected",
+                   "confidence": "possible", "basis": "reporter_identified"}),
+        ("campaigns", {"campaigns": [str(_a_campaign())]}),
     ):
         assert staff_post(staff, report_id, action, data).status_code == 303, action
     signed_in_reporter(reporter_client, receipt)
