@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session
 
 from portal.officials.models import Campaign, CampaignLink, IncidentLink, Person
 from portal.reports.models import Report, ReportTactic
 from portal.taxonomy import TACTIC_GROUPS
 
-UNKNOWN = "unknown"
+#: Where staff left a field empty; not a code of the vocabulary ("unknown" is one: "I don't know").
+UNKNOWN = "not_recorded"
 GROUP_OF_CODE = {code: group for group, _label, tactics in TACTIC_GROUPS for code, _ in tactics}
 
 
@@ -32,30 +33,35 @@ class Period:
             raise ValueError("the period ends before it starts")
 
 
-def eligible(period: Period, campaign_id: int | None = None) -> Select:
-    """The ids of the reports that may be counted for this period (by day received)."""
-    query = select(Report.id).where(
+def eligibility(period: Period, campaign_id: int | None = None) -> list:
+    """The conditions a report meets to be counted for this period (by day received)."""
+    conditions = [
         Report.consent_statistics.is_(True),
         Report.triaged_at.is_not(None),
         Report.duplicate_of_id.is_(None),
         (Report.credibility.is_(None)) | (Report.credibility != "unlikely"),
         Report.received_on >= period.since,
         Report.received_on <= period.until,
-    )
+    ]
     if campaign_id is not None:
         linked = select(CampaignLink.report_id).where(CampaignLink.campaign_id == campaign_id)
-        query = query.where(Report.id.in_(linked))
-    return query
+        conditions.append(Report.id.in_(linked))
+    return conditions
 
 
-def _grouped(session: Session, column, ids) -> dict[str, int]:  # noqa: ANN001
-    rows = session.execute(
-        select(column, func.count(distinct(Report.id)))
-        .select_from(Report)
-        .join(ids, ids.c.id == Report.id)
-        .group_by(column)
-    ).all()
-    return {(key if key not in (None, "") else UNKNOWN): count for key, count in rows}
+def eligible(period: Period, campaign_id: int | None = None) -> Select:
+    """The ids of the reports that may be counted."""
+    return select(Report.id).where(*eligibility(period, campaign_id))
+
+
+def _grouped(session: Session, column, conditions: list) -> dict[str, int]:  # noqa: ANN001
+    """Reports per value of one of their own columns (one row per report: a plain count)."""
+    counts: dict[str, int] = {}
+    for key, n in session.execute(select(column, func.count()).where(*conditions).group_by(column)):
+        # NULL and "" both mean "not recorded": add them up rather than let one overwrite the other.
+        name = key if key not in (None, "") else UNKNOWN
+        counts[name] = counts.get(name, 0) + n
+    return counts
 
 
 @dataclass(frozen=True)
@@ -71,41 +77,35 @@ class Counts:
     by_month: dict[str, int]
     by_perpetrator: dict[str, int]
     by_campaign: dict[str, int]
-    community_by_group: dict[str, dict[str, int]]
     bounty_related: int
     diplomatic_or_consular: int
 
 
 def count(session: Session, period: Period, *, campaign_id: int | None = None) -> Counts:
+    conditions = eligibility(period, campaign_id)
     ids = eligible(period, campaign_id).subquery()
-    total = session.scalar(select(func.count()).select_from(ids)) or 0
+    total = session.scalar(select(func.count()).select_from(Report).where(*conditions)) or 0
+    # (report_id, code) is the key of report_tactics: each row is one report under one tactic.
     by_tactic = dict(
         session.execute(
-            select(ReportTactic.code, func.count(distinct(ReportTactic.report_id)))
+            select(ReportTactic.code, func.count())
             .join(ids, ids.c.id == ReportTactic.report_id)
             .group_by(ReportTactic.code)
         ).all()
     )
-    # A report with several tactics of one group counts once in that group.
-    by_group = _group_counts(session, ids)
-    community_by_group: dict[str, dict[str, int]] = {}
-    for community, group, n in _community_group_counts(session, ids):
-        community_by_group.setdefault(community or UNKNOWN, {})[group] = n
-    months = {
-        (month.strftime("%Y-%m") if month else UNKNOWN): n
-        for month, n in session.execute(
-            select(Report.incident_month, func.count()).join(ids, ids.c.id == Report.id).group_by(Report.incident_month)
-        ).all()
-    }
+    months: dict[str, int] = {}
+    for month, n in session.execute(
+        select(Report.incident_month, func.count()).where(*conditions).group_by(Report.incident_month)
+    ):
+        months[month.strftime("%Y-%m") if month else UNKNOWN] = n
     campaigns = dict(
         session.execute(
-            select(Campaign.slug, func.count(distinct(CampaignLink.report_id)))
+            select(Campaign.slug, func.count())
             .join(CampaignLink, CampaignLink.campaign_id == Campaign.id)
             .join(ids, ids.c.id == CampaignLink.report_id)
             .group_by(Campaign.slug)
         ).all()
     )
-    bounty = by_tactic.get("LEG-BOUNTY", 0)
     diplomatic = session.scalar(
         select(func.count(distinct(IncidentLink.report_id)))
         .join(ids, ids.c.id == IncidentLink.report_id)
@@ -116,38 +116,22 @@ def count(session: Session, period: Period, *, campaign_id: int | None = None) -
         period=period,
         total=total,
         by_tactic=dict(sorted(by_tactic.items())),
-        by_tactic_group=by_group,
-        by_community=_grouped(session, Report.community, ids),
-        by_province=_grouped(session, Report.province, ids),
+        by_tactic_group=tactic_groups(by_tactic),
+        by_community=_grouped(session, Report.community, conditions),
+        by_province=_grouped(session, Report.province, conditions),
         by_month=dict(sorted(months.items())),
-        by_perpetrator=_grouped(session, Report.perpetrator_type, ids),
+        by_perpetrator=_grouped(session, Report.perpetrator_type, conditions),
         by_campaign=campaigns,
-        community_by_group=community_by_group,
-        bounty_related=bounty,
+        bounty_related=by_tactic.get("LEG-BOUNTY", 0),
         diplomatic_or_consular=diplomatic,
     )
 
 
-def _group_expression():  # noqa: ANN202
-    """The tactic group of each code (§5), as a SQL CASE, so grouping stays in the database."""
-    return case(GROUP_OF_CODE, value=ReportTactic.code, else_="OTHER")
-
-
-def _group_counts(session: Session, ids) -> dict[str, int]:  # noqa: ANN001
-    group = _group_expression()
-    rows = session.execute(
-        select(group, func.count(distinct(ReportTactic.report_id)))
-        .join(ids, ids.c.id == ReportTactic.report_id)
-        .group_by(group)
-    ).all()
-    return dict(rows)
-
-
-def _community_group_counts(session: Session, ids):  # noqa: ANN001, ANN202
-    group = _group_expression()
-    return session.execute(
-        select(Report.community, group, func.count(distinct(Report.id)))
-        .join(ids, ids.c.id == Report.id)
-        .join(ReportTactic, ReportTactic.report_id == Report.id)
-        .group_by(Report.community, group)
-    ).all()
+def tactic_groups(by_tactic: dict[str, int]) -> dict[str, int]:
+    """A group's figure is the sum of its tactics' figures (a few dozen codes, not reports), so
+    the group and tactic tables can be protected together as one table."""
+    groups: dict[str, int] = {}
+    for code, n in by_tactic.items():
+        group = GROUP_OF_CODE.get(code, "OTHER")
+        groups[group] = groups.get(group, 0) + n
+    return dict(sorted(groups.items()))

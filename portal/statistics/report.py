@@ -17,6 +17,7 @@ from babel.numbers import format_decimal
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
@@ -55,6 +56,7 @@ TABLES: tuple[tuple[str, str, Callable[[counting.Counts], dict[str, int]]], ...]
     ("perpetrator", N_("Incidents by perpetrator type"), lambda c: c.by_perpetrator),
     ("campaign", N_("Incidents by campaign"), lambda c: c.by_campaign),
 )
+TITLES = {key: title for key, title, _pick in TABLES}
 HEADLINES = (
     ("bounty", N_("Incidents involving a bounty or arrest warrant")),
     ("diplomatic", N_("Incidents linked to diplomatic or consular personnel")),
@@ -70,10 +72,46 @@ def _protect(counts: dict[str, int], threshold: int, key: bytes | None) -> discl
     return disclosure.rounded_one_way(protected, key) if key else protected
 
 
-def _headline(value: int, threshold: int) -> disclosure.ProtectedCell:
+def _headline(value: int, threshold: int, key: bytes | None) -> disclosure.ProtectedCell:
+    """A figure published on its own: suppressed when small, rounded like the tables."""
     if 0 < value < threshold:
         return disclosure.ProtectedCell(None, True, "primary")
+    if key:
+        value = disclosure.round_to_base(value, key=key, cell_id=disclosure.cell_id("headline", "diplomatic"))
     return disclosure.ProtectedCell(value)
+
+
+def _tactic_tables(by_tactic: dict[str, int], threshold: int, key: bytes | None) -> tuple[PublishedTable, PublishedTable]:
+    """Tactic groups and tactics, protected together as one table (groups × codes).
+
+    Published as two tables, but a group's figure is the sum of its tactics', so protecting them
+    apart would let a reader subtract the published tactics from their group and find a hidden
+    one. One two-way table makes each group's tactics a line whose total is the group.
+    """
+    codes = tuple(sorted(by_tactic))
+    if not codes:
+        empty = disclosure.ProtectedOneWayTable((), (), disclosure.ProtectedCell(0), threshold)
+        return (PublishedTable("tactic_group", TITLES["tactic_group"], (), empty),
+                PublishedTable("tactic", TITLES["tactic"], (), empty))
+    groups = tuple(sorted({counting.GROUP_OF_CODE.get(code, "OTHER") for code in codes}))
+    counts = tuple(
+        tuple(by_tactic[code] if counting.GROUP_OF_CODE.get(code, "OTHER") == group else 0 for code in codes)
+        for group in groups
+    )
+    protected = disclosure.protect(disclosure.TwoWayTable(groups, codes, counts), threshold=threshold)
+    if key:
+        protected = disclosure.rounded(protected, key)
+    group_of_row = {group: row for row, group in enumerate(groups)}
+    tactic_cells = tuple(
+        protected.cells[group_of_row[counting.GROUP_OF_CODE.get(code, "OTHER")]][column]
+        for column, code in enumerate(codes)
+    )
+    return (
+        PublishedTable("tactic_group", TITLES["tactic_group"], groups, disclosure.ProtectedOneWayTable(
+            groups, protected.row_totals, protected.grand_total, threshold, protected.rounding_base)),
+        PublishedTable("tactic", TITLES["tactic"], codes, disclosure.ProtectedOneWayTable(
+            codes, tactic_cells, protected.grand_total, threshold, protected.rounding_base)),
+    )
 
 
 def build_report(
@@ -81,21 +119,28 @@ def build_report(
     rounding_key: bytes | None = None, campaign_id: int | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> AggregateReport:
-    """Count, then protect each table on its own (see disclosure.py for what that guarantees)."""
+    """Count, then protect the tables (see disclosure.py for what that guarantees)."""
     counts = counting.count(session, period, campaign_id=campaign_id)
-    tables = []
+    tables = list(_tactic_tables(counts.by_tactic, threshold, rounding_key))
     for key, title, pick in TABLES:
         if on_step:
             on_step(key)
+        if key in ("tactic_group", "tactic"):
+            continue
         tables.append(PublishedTable(key, title, tuple(sorted(pick(counts))), _protect(pick(counts), threshold, rounding_key)))
+    tactic_table = tables[1]
+    # The bounty figure is the LEG-BOUNTY cell as published, never the raw count beside it.
+    bounty = dict(zip(tactic_table.labels, tactic_table.protected.cells, strict=True)).get(
+        "LEG-BOUNTY", disclosure.ProtectedCell(0)
+    )
     return AggregateReport(
         period=period,
         threshold=threshold,
         rounding=rounding_key is not None,
         tables=tuple(tables),
         headline=(
-            ("bounty", _headline(counts.bounty_related, threshold)),
-            ("diplomatic", _headline(counts.diplomatic_or_consular, threshold)),
+            ("bounty", bounty),
+            ("diplomatic", _headline(counts.diplomatic_or_consular, threshold, rounding_key)),
         ),
     )
 
@@ -135,7 +180,7 @@ def _rows(report: AggregateReport, table: PublishedTable, lang: str, titles: dic
 def methods(report: AggregateReport, lang: str) -> list[str]:
     paragraphs = [
         _("Counted: reports received in the period that staff have triaged, whose reporters agreed to be counted anonymously in statistics for the Government of Canada. Reports marked as duplicates of another report are counted once, through the original; reports judged unlikely are left out."),
-        _("A report can describe several tactics: it is counted once under each tactic and once under each tactic group, so those tables add up to more than the number of reports."),
+        _("A report can describe several tactics: it is counted once under each tactic, and a tactic group's figure is the sum of its tactics' figures, so those two tables add up to more than the number of reports."),
     ]
     return paragraphs + disclosure.methods_text(report.threshold, report.rounding, lang)
 
@@ -159,14 +204,15 @@ def render_csv(report: AggregateReport, lang: str, campaign_titles: dict[str, st
     return out.getvalue().encode("utf-8")
 
 
-def render_html(report: AggregateReport, lang: str, campaign_titles: dict[str, str], *, generated: dt.datetime, standalone: bool) -> str:
+def render_html(report: AggregateReport, lang: str, campaign_titles: dict[str, str], *, generated: dt.datetime, standalone: bool) -> Markup:
+    """The tables as HTML; everything in them was escaped by the template, hence Markup."""
     with force_locale(lang):
-        return render_template(
+        return Markup(render_template(
             "statistics/report.html" if standalone else "statistics/_tables.html",
             report=report, lang=lang, generated=generated, headlines=dict(HEADLINES),
             rows=lambda table: _rows(report, table, lang, campaign_titles), methods=methods(report, lang),
             figure=lambda cell: figure(cell, lang),
-        )
+        ))
 
 
 def _bar_chart(table: PublishedTable, lang: str) -> Drawing:
@@ -177,13 +223,20 @@ def _bar_chart(table: PublishedTable, lang: str) -> Drawing:
     chart.data = [[value for _code, value in published] or [0]]
     chart.categoryAxis.categoryNames = [code for code, _value in published] or [""]
     chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueStep = _step(max((value for _code, value in published), default=0))
+    chart.valueAxis.labelTextFormat = lambda value: format_decimal(int(value), locale=lang)
     chart.bars[0].fillColor = pdf.colors.HexColor("#0b5394")
     drawing.add(chart)
     drawing.add(String(40, 10, _("Suppressed figures are drawn as zero."), fontSize=7))
     return drawing
 
 
-def _line_chart(table: PublishedTable) -> Drawing:
+def _step(largest: int) -> int:
+    """Whole-number ticks, about five of them."""
+    return max(1, -(-largest // 5))
+
+
+def _line_chart(table: PublishedTable, lang: str) -> Drawing:
     drawing = Drawing(460, 200)
     points = [
         (index, cell.value or 0)
@@ -194,13 +247,22 @@ def _line_chart(table: PublishedTable) -> Drawing:
     plot.x, plot.y, plot.width, plot.height = 40, 40, 400, 140
     plot.data = [points or [(0, 0)]]
     plot.xValueAxis.valueMin = 0
+    plot.xValueAxis.valueStep = 1
+    plot.xValueAxis.labelTextFormat = lambda index: _month_label(table, int(index))
     plot.yValueAxis.valueMin = 0
+    plot.yValueAxis.valueStep = _step(max((value for _i, value in points), default=0))
+    plot.yValueAxis.labelTextFormat = lambda value: format_decimal(int(value), locale=lang)
     plot.lines[0].strokeColor = pdf.colors.HexColor("#0b5394")
     drawing.add(plot)
     months = [code for code in table.labels if code != counting.UNKNOWN]
     if months:
         drawing.add(String(40, 10, f"{months[0]} – {months[-1]}", fontSize=8))
     return drawing
+
+
+def _month_label(table: PublishedTable, index: int) -> str:
+    months = [code for code in table.labels if code != counting.UNKNOWN]
+    return months[index][2:] if 0 <= index < len(months) else ""
 
 
 def render_pdf(report: AggregateReport, lang: str, campaign_titles: dict[str, str], *, generated: dt.datetime) -> bytes:
@@ -219,7 +281,7 @@ def render_pdf(report: AggregateReport, lang: str, campaign_titles: dict[str, st
             if table.key == "tactic_group":
                 story.append(_bar_chart(table, lang))
             if table.key == "month":
-                story.append(_line_chart(table))
+                story.append(_line_chart(table, lang))
             story.append(pdf.table([[_("Category"), _("Incidents")], *_rows(report, table, lang, campaign_titles)]))
         story.append(pdf.paragraph(_("Methods"), s["h2"]))
         story += [pdf.paragraph(paragraph, s["body"]) for paragraph in methods(report, lang)]
