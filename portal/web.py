@@ -16,7 +16,7 @@ from flask import (
     request,
     session,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -73,6 +73,16 @@ def _safe_next(target: str | None) -> str:
     if "\\" in target:
         return "/"
     return target
+
+
+def too_many_attempts(retry_after) -> str:  # noqa: ANN001
+    """The one message for a throttled sign-in or receipt, in whole minutes."""
+    minutes = max(1, int(retry_after.total_seconds() + 59) // 60)
+    return ngettext(
+        "Too many attempts. Please wait %(num)d minute and try again.",
+        "Too many attempts. Please wait %(num)d minutes and try again.",
+        minutes,
+    )
 
 
 def kept_filters(form) -> dict[str, str]:  # noqa: ANN001

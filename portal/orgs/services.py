@@ -91,6 +91,26 @@ def totp_for(secret: bytes) -> TOTP:
     return TOTP(secret, 6, SHA1(), 30)
 
 
+def new_staff_member(
+    *, email: str, organization: Organization, role: str, secret: str, kdf: crypto.KdfParams,
+    totp_key: bytes, **flags: object,
+) -> StaffMember:
+    """A member with a fresh HPKE keypair and TOTP secret, both locked: the private key under
+    Argon2id(secret) (their password, or a one-time setup code), the TOTP secret under the
+    instance key."""
+    private_key = crypto.PrivateKey.generate()
+    return StaffMember(
+        email=email,
+        organization=organization,
+        role=role,
+        password_verifier=crypto.hash_password(secret, kdf),
+        public_key=private_key.public_key().to_bytes(),
+        private_key_locked=crypto.lock_private_key(private_key, secret, kdf),
+        totp_secret_sealed=seal_totp_secret(crypto.random_secret(20), totp_key),
+        **flags,
+    )
+
+
 def add_staff_member(
     session: Session,
     *,
@@ -112,16 +132,8 @@ def add_staff_member(
     if organization is None:
         raise OrgError(f"There is no organization with the slug {organization_slug!r}.")
 
-    private_key = crypto.PrivateKey.generate()
-    totp_secret = crypto.random_secret(20)
-    staff = StaffMember(
-        email=email,
-        organization=organization,
-        role=role,
-        password_verifier=crypto.hash_password(password, kdf),
-        public_key=private_key.public_key().to_bytes(),
-        private_key_locked=crypto.lock_private_key(private_key, password, kdf),
-        totp_secret_sealed=seal_totp_secret(totp_secret, totp_key),
+    staff = new_staff_member(
+        email=email, organization=organization, role=role, secret=password, kdf=kdf, totp_key=totp_key
     )
     session.add(staff)
     try:
@@ -129,7 +141,7 @@ def add_staff_member(
     except IntegrityError as exc:
         session.rollback()
         raise OrgError("A staff member with that email already exists.") from exc
-    uri = totp_for(totp_secret).get_provisioning_uri(email, TOTP_ISSUER)
+    uri = totp_for(open_totp_secret(staff.totp_secret_sealed, totp_key)).get_provisioning_uri(email, TOTP_ISSUER)
     return NewStaffMember(staff=staff, otpauth_uri=uri)
 
 

@@ -14,6 +14,7 @@ from portal.reporter.forms import ConsentForm, DeleteForm, MessageForm, ReceiptF
 from portal.reporter.views import bp, chosen_files, file_limits
 from portal.reports import attachments, followup
 from portal.reports.models import Attachment
+from portal.web import too_many_attempts
 
 COOKIE_NAME = "__Host-reporter"
 
@@ -60,14 +61,7 @@ def follow_up():
             now=_now(),
         )
     except followup.FollowUpThrottled as throttled:
-        minutes = max(1, int(throttled.retry_after.total_seconds() + 59) // 60)
-        form.receipt.errors = [
-            ngettext(
-                "Too many attempts. Please wait %(num)d minute and try again.",
-                "Too many attempts. Please wait %(num)d minutes and try again.",
-                minutes,
-            )
-        ]
+        form.receipt.errors = [too_many_attempts(throttled.retry_after)]
         return render_template("reporter/follow_up.html", form=form), 429
     except followup.ReceiptNotRecognised:
         form.receipt.errors = [_("No report opens with this receipt code. Please check it and try again.")]

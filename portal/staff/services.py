@@ -18,8 +18,8 @@ from portal.orgs.models import READER_ROLES, Organization, StaffMember
 from portal.orgs.services import (
     OrgError,
     check_password_strength,
+    new_staff_member,
     open_totp_secret,
-    seal_totp_secret,
     totp_for,
 )
 from portal.reports.models import Report, WrappedKey, report_organizations
@@ -245,18 +245,9 @@ def invite_staff_member(
     if role not in ROLES:
         raise OrgError("Unknown role.")
     setup_code = generate_setup_code()
-    private_key = crypto.PrivateKey.generate()
-    staff = StaffMember(
-        email=email,
-        organization=organization,
-        role=role,
-        password_verifier=crypto.hash_password(setup_code, kdf),
-        public_key=private_key.public_key().to_bytes(),
-        private_key_locked=crypto.lock_private_key(private_key, setup_code, kdf),
-        totp_secret_sealed=seal_totp_secret(crypto.random_secret(20), totp_key),
-        totp_confirmed=False,
-        needs_new_password=True,
-        setup_expires_at=now + SETUP_CODE_LIFETIME,
+    staff = new_staff_member(
+        email=email, organization=organization, role=role, secret=setup_code, kdf=kdf, totp_key=totp_key,
+        totp_confirmed=False, needs_new_password=True, setup_expires_at=now + SETUP_CODE_LIFETIME,
     )
     session.add(staff)
     try:

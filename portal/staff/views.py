@@ -21,7 +21,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
@@ -59,7 +58,7 @@ from portal.staff.forms import (
     StatusForm,
     TriageForm,
 )
-from portal.web import kept_filters
+from portal.web import kept_filters, too_many_attempts
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -92,14 +91,7 @@ def login():
             now=now(),
         )
     except services.SignInThrottled as throttled:
-        minutes = max(1, int(throttled.retry_after.total_seconds() + 59) // 60)
-        form.form_errors.append(
-            ngettext(
-                "Too many attempts. Please wait %(num)d minute and try again.",
-                "Too many attempts. Please wait %(num)d minutes and try again.",
-                minutes,
-            )
-        )
+        form.form_errors.append(too_many_attempts(throttled.retry_after))
         return render_template("staff/login.html", form=form), 429
     except services.SignInFailed:
         _audit_failed_sign_in(form.email.data)
