@@ -90,8 +90,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
-
 
 def read_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return every setting from ``PORTAL_*`` variables, parsed, with defaults filled in."""

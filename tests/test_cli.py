@@ -82,12 +82,19 @@ def test_staff_add_prints_a_working_otpauth_uri(runner, factory, app):
     uri = next(line for line in result.output.splitlines() if line.startswith("otpauth://totp/"))
     query = parse_qs(urlsplit(uri).query)
     staff = db.session.scalars(select(StaffMember)).one()
-    secret = open_totp_secret(staff.totp_secret_sealed, app.config["PORTAL_SECRETS"].totp_key)
+    totp_key = app.config["PORTAL_SECRETS"].totp_key
+    secret = open_totp_secret(staff.totp_secret_sealed, totp_key)
     import base64
+    import datetime as dt
 
-    assert base64.b32decode(query["secret"][0] + "=" * (-len(query["secret"][0]) % 8)) == secret
+    from portal.staff.services import accept_code
+
+    scanned = base64.b32decode(query["secret"][0] + "=" * (-len(query["secret"][0]) % 8))
+    assert scanned == secret
     assert secret not in staff.totp_secret_sealed
-    assert totp_for(secret).generate(1_700_000_000)  # a code the authenticator would show
+    # The code an authenticator app shows after scanning the URI is what sign-in accepts.
+    now = dt.datetime.now(dt.UTC)
+    assert accept_code(staff, totp_for(scanned).generate(int(now.timestamp())).decode(), totp_key=totp_key, now=now)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from portal.officials.services import Dossier
 def _entity_name(entity, lang: str) -> str:  # noqa: ANN001
     if entity is None:
         return "—"
-    return entity.name_fr if lang == "fr" else entity.name_en
+    return entity.name_in(lang)
 
 
 def render_html(dossier: Dossier, lang: str) -> bytes:

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, created_at, db, intpk, utcnow
 
-ENTITY_KINDS = ("embassy", "consulate", "ministry", "party_department", "security_department", "proxy")
 STATUSES = ("diplomatic", "consular", "none", "unknown")
 INVOLVEMENTS = ("directly_carried_out", "gave_orders", "planned", "suspected")
 CONFIDENCES = ("confirmed", "likely", "possible")
@@ -37,6 +36,9 @@ class Entity(db.Model):
     name_fr: Mapped[str] = mapped_column(String(200))
     name_zh: Mapped[str] = mapped_column(String(200), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
+
+    def name_in(self, lang: str) -> str:
+        return self.name_fr if lang == "fr" else self.name_en
 
 
 class Person(db.Model):
@@ -188,6 +190,9 @@ class Campaign(db.Model):
     title_fr: Mapped[str] = mapped_column(String(300))
     description_en: Mapped[str] = mapped_column(Text, default="")
     description_fr: Mapped[str] = mapped_column(Text, default="")
+
+    def title_in(self, lang: str) -> str:
+        return self.title_fr if lang == "fr" else self.title_en
 
 
 class CampaignLink(db.Model):

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -174,8 +174,12 @@ def link_report(
     return link
 
 
-def person_links(session: Session, person: Person) -> list[IncidentLink]:
-    return list(session.scalars(select(IncidentLink).where(IncidentLink.person_id == person.id).order_by(IncidentLink.id)))
+def person_links(session: Session, person: Person, *, among: Select | None = None) -> list[IncidentLink]:
+    """The person's links, only to the reports ``among`` selects (ids) when given."""
+    query = select(IncidentLink).where(IncidentLink.person_id == person.id).order_by(IncidentLink.id)
+    if among is not None:
+        query = query.where(IncidentLink.report_id.in_(among))
+    return list(session.scalars(query))
 
 
 def links_of_report(session: Session, report: Report) -> list[IncidentLink]:

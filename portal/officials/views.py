@@ -12,6 +12,7 @@ from portal.officials import export, labels, services
 from portal.officials.forms import LinkForm, PersonForm, PostingForm, SourceForm
 from portal.officials.models import Campaign, CampaignLink, Entity, Person
 from portal.reports import triage
+from portal.reports.models import Report
 from portal.staff.auth import audit, init_blueprint, now, require_roles
 
 bp = Blueprint("officials", __name__, url_prefix="/staff")
@@ -27,7 +28,7 @@ def _entities() -> list[Entity]:
 
 def _entity_choices(blank: bool = True) -> list[tuple[str, str]]:
     lang = str(get_locale() or "en")
-    choices = [(str(e.id), e.name_fr if lang == "fr" else e.name_en) for e in _entities()]
+    choices = [(str(e.id), e.name_in(lang)) for e in _entities()]
     return ([("", _("None"))] if blank else []) + choices
 
 
@@ -86,9 +87,9 @@ def _render_person(person: Person, status: int = 200, **forms):
     edit.mission_id.choices = edit.affiliation_id.choices = _entity_choices()
     posting = forms.get("posting_form") or PostingForm(formdata=None, prefix="posting")
     posting.entity_id.choices = _entity_choices(blank=False)
-    readable = {report.id for report in db.session.scalars(triage.visible_reports(g.staff))}
     dossier = services.build_dossier(db.session, person)
-    links = [link for link in services.person_links(db.session, person) if link.report_id in readable]
+    readable = triage.visible_reports(g.staff).with_only_columns(Report.id)
+    links = services.person_links(db.session, person, among=readable)
     return render_template(
         "officials/person.html", person=person, dossier=dossier, links=links, labels=labels,
         history=services.history(db.session, person), signoff=_live_signoff(person),
@@ -273,7 +274,7 @@ def report_panel(report) -> dict:  # noqa: ANN001
         "incident_links": services.links_of_report(db.session, report),
         "link_form": form,
         "registry_labels": labels,
-        "campaigns": [(c, c.title_fr if lang == "fr" else c.title_en, c.id in chosen)
+        "campaigns": [(c, c.title_in(lang), c.id in chosen)
                       for c in db.session.scalars(select(Campaign).order_by(Campaign.id))],
     }
 

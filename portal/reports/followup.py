@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from portal import crypto
@@ -231,7 +231,3 @@ def delete_report(session: Session, report_id: int) -> None:
     session.execute(delete(ReporterSession).where(ReporterSession.report_id == report_id))
     # The rest (notes, status history, referrals, tactics, organizations) cascades with the row.
     session.execute(delete(Report).where(Report.id == report_id))
-
-
-def report_count(session: Session) -> int:
-    return session.scalar(select(func.count(Report.id))) or 0

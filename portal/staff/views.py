@@ -294,11 +294,16 @@ def _forms_for(report, **given: Any) -> dict[str, Any]:
     forms["assign_form"].assignee.choices = [("", _("Nobody"))] + [
         (str(member.id), member.email) for member in triage.assignable_staff(db.session, report)
     ]
+    forms["share_form"].organization.choices = _share_choices(report)
+    return forms
+
+
+def _share_choices(report) -> list[tuple[int, str]]:  # noqa: ANN001
+    """Member organizations the report is not shared with yet."""
     others = db.session.scalars(
         select(Organization).where(Organization.id.not_in([org.id for org in report.organizations])).order_by(Organization.name)
     )
-    forms["share_form"].organization.choices = [(org.id, org.name) for org in others]
-    return forms
+    return [(org.id, org.name) for org in others]
 
 
 def officials_panel(report) -> dict[str, Any]:  # noqa: ANN001
@@ -417,7 +422,7 @@ def add_note(report_id: int):
 def share(report_id: int):
     report, content_key, answers = _load(report_id)
     form = ShareForm()
-    form.organization.choices = _forms_for(report)["share_form"].organization.choices
+    form.organization.choices = _share_choices(report)
     if content_key is None or not form.validate():
         return _invalid(report, content_key, answers, share_form=form)
     organization = db.session.get(Organization, form.organization.data)

@@ -289,4 +289,4 @@ def render_pdf(report: AggregateReport, lang: str, campaign_titles: dict[str, st
 
 
 def campaign_titles(campaigns: Iterable, lang: str) -> dict[str, str]:  # noqa: ANN001
-    return {c.slug: (c.title_fr if lang == "fr" else c.title_en) for c in campaigns}
+    return {c.slug: c.title_in(lang) for c in campaigns}
