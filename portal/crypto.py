@@ -14,12 +14,13 @@ store the ciphertext for decades, and later break X25519 with a quantum computer
 * The content key is stored only *wrapped* with HPKE (RFC 9180) to each reader's public key, using
   the hybrid KEM ML-KEM-768 + X25519: a recording made today stays sealed unless *both* the
   post-quantum and the classical problem fall (``wrap_content_key``/``unwrap_content_key``).
-* Staff private keys are stored encrypted under Argon2id(password) (``lock_private_key``), so a
+* Staff private keys are stored encrypted under Argon2id(password) (``lock_keypair``), so a
   database dump alone decrypts nothing; memory-hard derivation makes guessing each password costly.
   The coalition's recovery private key never exists on the server at all.
 * A reporter's receipt (≥ 80 bits from ``secrets``) is never stored. The server keeps a keyed lookup
-  identifier (HMAC under an instance secret, so a dump alone cannot test guesses against it) and an
-  Argon2id verifier; the receipt also derives the key that locks the reporter's own keypair.
+  identifier (HMAC under an instance secret, so a dump alone cannot test guesses against it) and a
+  verifier; the same single Argon2id derivation also yields the key that locks the reporter's own
+  keypair (``lock_keypair``/``unlock_keypair``), so a receipt costs the server one derivation.
 
 What this does not defend against: a server that is compromised *while* it serves requests sees
 plaintext in memory; a staff member's device or password that is taken; traffic analysis of a
@@ -32,22 +33,25 @@ are checked there; nothing secret is cached or held in module-level state.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
 import secrets
 import struct
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NewType
 
-from cryptography.exceptions import InvalidKey, InvalidTag
+from argon2 import exceptions as argon2_errors
+from argon2 import low_level as argon2_raw
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 # --- Types -----------------------------------------------------------------------------------
 
@@ -65,7 +69,14 @@ class InvalidReceiptFormat(ValueError):
     """The text given as a receipt cannot be one (wrong length or characters)."""
 
 
-# --- Argon2id parameters ---------------------------------------------------------------------
+# --- Argon2id --------------------------------------------------------------------------------
+#
+# Derivations go through argon2-cffi (the reference C implementation). cryptography 50's Argon2id
+# hangs when two derivations with more than one lane run at once in one process, and then fails
+# every later one with MemoryError; the reference implementation is safe under threads and
+# releases the GIL. A process-wide semaphore caps how many run together, so a burst of requests
+# queues for the CPU instead of claiming 64 MiB each at once (memory stays below
+# ``MAX_CONCURRENT_DERIVATIONS`` × the memory cost).
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,25 @@ class KdfParams:
     def unpack(cls, data: bytes) -> KdfParams:
         return cls(*struct.unpack(">III", data))
 
+    def encode(self) -> str:
+        return f"m={self.memory_kib},t={self.iterations},p={self.lanes}"
+
+    @classmethod
+    def decode(cls, text: str) -> KdfParams:
+        try:
+            fields = dict(part.split("=", 1) for part in text.split(","))
+            return cls(int(fields["m"]), int(fields["t"]), int(fields["p"]))
+        except (KeyError, ValueError) as exc:
+            raise CryptoError("unreadable Argon2id parameters") from exc
+
 
 #: The one place production cost is fixed: 64 MiB, 3 passes, 4 lanes (RFC 9106's second
-#: recommended option). Cheaper parameters exist only in the test suite's fixture.
+#: recommended option, above OWASP's 19 MiB / 2 passes). Cheaper parameters exist only in the test
+#: suite's fixture. SECURITY.md explains the choice for receipts as well as passwords.
 PRODUCTION_KDF = KdfParams(memory_kib=64 * 1024, iterations=3, lanes=4)
+#: At most this many derivations at once per process; the rest wait their turn.
+MAX_CONCURRENT_DERIVATIONS = max(2, os.cpu_count() or 2)
+_derivation_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DERIVATIONS)
 
 _SALT_BYTES = 16
 _KEY_BYTES = 32
@@ -101,35 +127,20 @@ def derive_key(secret: bytes, salt: bytes, params: KdfParams) -> bytes:
     """Derive a 256-bit key from a low-entropy secret with Argon2id."""
     if len(salt) < _SALT_BYTES:
         raise ValueError("salt too short")
-    kdf = Argon2id(
-        salt=salt,
-        length=_KEY_BYTES,
-        iterations=params.iterations,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-    )
-    return kdf.derive(secret)
+    with _derivation_slots:
+        return argon2_raw.hash_secret_raw(
+            secret, salt, time_cost=params.iterations, memory_cost=params.memory_kib,
+            parallelism=params.lanes, hash_len=_KEY_BYTES, type=argon2_raw.Type.ID,
+        )
 
 
-def hash_password(secret: str, params: KdfParams) -> str:
-    """Return an Argon2id verifier (PHC string) for a password or receipt."""
-    kdf = Argon2id(
-        salt=os.urandom(_SALT_BYTES),
-        length=_KEY_BYTES,
-        iterations=params.iterations,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-    )
-    return kdf.derive_phc_encoded(secret.encode("utf-8"))
-
-
-def verify_password(secret: str, verifier: str) -> bool:
-    """Check a password or receipt against its Argon2id verifier, in constant time."""
+def _verify_phc(secret: str, verifier: str) -> bool:
+    """Check a secret against a version-1 Argon2id PHC verifier, in constant time."""
     try:
-        Argon2id.verify_phc_encoded(secret.encode("utf-8"), verifier)
-    except (InvalidKey, ValueError):
+        with _derivation_slots:
+            return argon2_raw.verify_secret(verifier.encode("ascii"), secret.encode("utf-8"), argon2_raw.Type.ID)
+    except (argon2_errors.VerificationError, argon2_errors.InvalidHashError, UnicodeError):
         return False
-    return True
 
 
 # --- Content keys and sealed records ---------------------------------------------------------
@@ -347,22 +358,119 @@ def unwrap_content_key(wrapped: bytes, private_key: PrivateKey) -> ContentKey:
     return ContentKey(key)
 
 
-# --- Private keys locked by a password or receipt --------------------------------------------
+# --- Keypairs locked by a password or receipt ------------------------------------------------
+#
+# A secret that unlocks a keypair needs two things from the server: a verifier, to say yes or no
+# without opening anything, and a key that opens the locked private half. Both come from ONE
+# Argon2id derivation, split with HKDF-Expand under two labels, so a sign-in or a receipt costs the
+# server one deliberate derivation rather than two: it is the part of an anonymous request an
+# attacker can make the server pay for. Neither output reveals the other (HKDF outputs under
+# different labels are independent), and the verifier binds the cost and salt it was made with.
+#
+# Version 1 (before this scheme) stored a PHC verifier and a separately salted locked key, two
+# derivations per use. Those keep working; callers re-lock them with :func:`lock_keypair` once
+# they hold the secret (:attr:`SecretLock.is_current`).
 
 _LOCK_VERSION = b"\x01"
 _LOCK_PURPOSE = b"portal locked private key v1"
+_LOCK2_VERSION = b"\x02"
+_LOCK2_PREFIX = "$portal-lock$v=2$"
+_LOCK2_PURPOSE = b"portal locked private key v2"
+_LOCK2_CHECK_INFO = b"portal secret check v2"
+_LOCK2_KEY_INFO = b"portal private key lock v2"
 
 
-def lock_private_key(private_key: PrivateKey, secret: str, params: KdfParams) -> bytes:
-    """Encrypt a private key under Argon2id(secret); the blob carries its salt and cost."""
+@dataclass(frozen=True, repr=False)
+class SecretLock:
+    """What is stored for a secret-locked keypair: the verifier and the locked private key."""
+
+    verifier: str
+    locked_key: bytes
+
+    @property
+    def is_current(self) -> bool:
+        return self.verifier.startswith(_LOCK2_PREFIX) and self.locked_key[:1] == _LOCK2_VERSION
+
+
+def _split_derivation(secret: str, salt: bytes, params: KdfParams) -> tuple[bytes, bytes]:
+    derived = derive_key(secret.encode("utf-8"), salt, params)
+
+    def expand(info: bytes) -> bytes:
+        return HKDFExpand(hashes.SHA256(), _KEY_BYTES, info=info).derive(derived)
+
+    return expand(_LOCK2_CHECK_INFO), expand(_LOCK2_KEY_INFO)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _lock2_aad(params: KdfParams, salt: bytes) -> bytes:
+    return _LOCK2_PURPOSE + params.pack() + salt
+
+
+def lock_keypair(private_key: PrivateKey, secret: str, params: KdfParams) -> SecretLock:
+    """Make the verifier and the locked private key for ``secret``, with one Argon2id derivation."""
     salt = os.urandom(_SALT_BYTES)
-    key = derive_key(secret.encode("utf-8"), salt, params)
-    header = _LOCK_VERSION + params.pack() + salt
-    return header + seal(key, private_key.to_bytes(), _LOCK_PURPOSE + header)
+    check, lock_key = _split_derivation(secret, salt, params)
+    verifier = f"{_LOCK2_PREFIX}{params.encode()}${_b64(salt)}${_b64(check)}"
+    locked = _LOCK2_VERSION + seal(lock_key, private_key.to_bytes(), _lock2_aad(params, salt))
+    return SecretLock(verifier=verifier, locked_key=locked)
 
 
-def unlock_private_key(locked: bytes, secret: str) -> PrivateKey:
-    """Decrypt a blob from :func:`lock_private_key`; wrong secrets raise :class:`CryptoError`."""
+def _parse_lock2(verifier: str) -> tuple[KdfParams, bytes, bytes]:
+    try:
+        params_text, salt_text, check_text = verifier[len(_LOCK2_PREFIX):].split("$")
+        return KdfParams.decode(params_text), _unb64(salt_text), _unb64(check_text)
+    except ValueError as exc:  # wrong field count, bad base64, parameters out of range
+        raise CryptoError("unreadable verifier") from exc
+
+
+def _check_lock2(secret: str, verifier: str) -> tuple[KdfParams, bytes, bytes] | None:
+    """Derive once; return (params, salt, lock key) if ``secret`` matches, else None."""
+    try:
+        params, salt, expected = _parse_lock2(verifier)
+    except CryptoError:
+        return None
+    check, lock_key = _split_derivation(secret, salt, params)
+    if not hmac.compare_digest(check, expected):
+        return None
+    return params, salt, lock_key
+
+
+def unlock_keypair(secret: str, lock: SecretLock) -> PrivateKey | None:
+    """Check ``secret`` and open the private key it locks; None if the secret is wrong.
+
+    A current lock costs one Argon2id derivation, right or wrong. A version-1 lock costs one to
+    check and, only when the secret is right, a second to open. Damage to a locked key whose
+    verifier matched raises :class:`CryptoError`.
+    """
+    if not lock.verifier.startswith(_LOCK2_PREFIX):
+        if not _verify_phc(secret, lock.verifier):
+            return None
+        return _unlock_v1_private_key(lock.locked_key, secret)
+    matched = _check_lock2(secret, lock.verifier)
+    if matched is None:
+        return None
+    params, salt, lock_key = matched
+    if lock.locked_key[:1] != _LOCK2_VERSION:
+        raise CryptoError("not a locked private key")
+    sealed = lock.locked_key[1:]
+    return PrivateKey.from_bytes(open_sealed(lock_key, sealed, _lock2_aad(params, salt)))
+
+
+@functools.cache  # made once per cost: its secret is thrown away, so nothing secret is kept
+def decoy_lock(params: KdfParams) -> SecretLock:
+    """A lock no secret opens, so an unknown email or receipt costs what a real one does."""
+    return lock_keypair(PrivateKey.generate(), secrets.token_urlsafe(32), params)
+
+
+def _unlock_v1_private_key(locked: bytes, secret: str) -> PrivateKey:
+    """Decrypt a version-1 locked key (its own salt and cost); wrong secrets raise CryptoError."""
     header_len = 1 + 12 + _SALT_BYTES
     if len(locked) <= header_len or locked[:1] != _LOCK_VERSION:
         raise CryptoError("not a locked private key")
@@ -437,15 +545,6 @@ def receipt_lookup_id(receipt: Receipt, lookup_key: bytes) -> bytes:
     if len(lookup_key) < _KEY_BYTES:
         raise ValueError("lookup key too short")
     return keyed_digest(lookup_key, b"receipt-lookup", receipt.encode("ascii"))
-
-
-def receipt_verifier(receipt: Receipt, params: KdfParams) -> str:
-    """Argon2id verifier for a receipt, stored in place of the receipt."""
-    return hash_password(receipt, params)
-
-
-def check_receipt(receipt: Receipt, verifier: str) -> bool:
-    return verify_password(receipt, verifier)
 
 
 # --- Small helpers for instance secrets ------------------------------------------------------

@@ -133,6 +133,30 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def derivations(monkeypatch):
+    """Count every Argon2id computation, whichever function asks for it."""
+    calls = []
+    real = crypto.argon2_raw
+
+    class Counting:
+        Type = real.Type
+
+        @staticmethod
+        def hash_secret_raw(*args, **kwargs):
+            calls.append("raw")
+            return real.hash_secret_raw(*args, **kwargs)
+
+        @staticmethod
+        def verify_secret(*args, **kwargs):
+            calls.append("verify")
+            return real.verify_secret(*args, **kwargs)
+
+    monkeypatch.setattr(crypto, "argon2_raw", Counting)
+    return calls
+
+
+
 # --- factories -----------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from portal import crypto
 from portal.cli import main
 from portal.db import db
 from portal.orgs.models import Organization, RecoveryKey, StaffMember
-from portal.orgs.services import open_totp_secret, totp_for
+from portal.orgs.services import open_totp_secret, staff_lock, totp_for
 from portal.reports.models import Report
 from tests.conftest import STAFF_PASSWORD
 
@@ -67,8 +67,7 @@ def test_staff_add_creates_a_keypair_locked_by_the_password(runner, factory, app
     assert staff.email == "triager@example.org"
     assert STAFF_PASSWORD not in result.output
     assert STAFF_PASSWORD.encode() not in staff.private_key_locked
-    assert crypto.verify_password(STAFF_PASSWORD, staff.password_verifier)
-    private_key = crypto.unlock_private_key(staff.private_key_locked, STAFF_PASSWORD)
+    private_key = crypto.unlock_keypair(STAFF_PASSWORD, staff_lock(staff))
     assert private_key.public_key().to_bytes() == staff.public_key
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import concurrent.futures
 import io
 import math
+import os
+import threading
+import time
 
+import argon2
 import pytest
 
 from portal import crypto
@@ -225,49 +231,153 @@ def test_other_files_are_not_recovery_keys(text):
         crypto.dearmor_private_key(text)
 
 
-# --- password-locked private keys and Argon2id ---------------------------------------------
+# --- secret-locked keypairs and Argon2id -----------------------------------------------------
 
 
-def test_a_locked_private_key_opens_with_its_password(key):
+def legacy_lock(private_key, secret, params):
+    """A version-1 lock exactly as releases before the one-derivation scheme stored it: a PHC
+    verifier and a private key sealed under a second, separately salted derivation."""
+    verifier = argon2.PasswordHasher(
+        time_cost=params.iterations, memory_cost=params.memory_kib, parallelism=params.lanes,
+        hash_len=32, salt_len=16, type=argon2.Type.ID,
+    ).hash(secret)
+    salt = os.urandom(16)
+    header = b"\x01" + params.pack() + salt
+    key = crypto.derive_key(secret.encode(), salt, params)
+    locked = header + crypto.seal(key, private_key.to_bytes(), b"portal locked private key v1" + header)
+    return crypto.SecretLock(verifier=verifier, locked_key=locked)
+
+
+def test_a_locked_keypair_opens_with_its_secret_and_only_with_it():
     reader = crypto.PrivateKey.generate()
-    locked = crypto.lock_private_key(reader, "a long staff password", TEST_KDF)
-    unlocked = crypto.unlock_private_key(locked, "a long staff password")
-    assert unlocked.to_bytes() == reader.to_bytes()
+    lock = crypto.lock_keypair(reader, "a long staff password", TEST_KDF)
+    assert crypto.unlock_keypair("a long staff password", lock).to_bytes() == reader.to_bytes()
+    assert crypto.unlock_keypair("a long staff passworD", lock) is None
+    assert "a long staff password" not in lock.verifier
+    assert lock.is_current
 
 
-def test_a_locked_private_key_refuses_a_wrong_password():
-    locked = crypto.lock_private_key(crypto.PrivateKey.generate(), "right password!", TEST_KDF)
+def test_checking_and_opening_cost_one_derivation_right_or_wrong(derivations):
+    lock = crypto.lock_keypair(crypto.PrivateKey.generate(), "secret words", TEST_KDF)
+    assert len(derivations) == 1
+    crypto.unlock_keypair("secret words", lock)
+    crypto.unlock_keypair("wrong words", lock)
+    assert len(derivations) == 3
+
+
+def test_the_verifier_alone_does_not_open_the_key():
+    """The verifier's check value and the lock key come from one derivation but are independent."""
+    lock = crypto.lock_keypair(crypto.PrivateKey.generate(), "pw", TEST_KDF)
+    salt_text, check_text = lock.verifier.rsplit("$", 2)[1:]
+    salt, check = (base64.b64decode(text + "=" * (-len(text) % 4)) for text in (salt_text, check_text))
     with pytest.raises(crypto.CryptoError):
-        crypto.unlock_private_key(locked, "wrong password!")
+        crypto.open_sealed(check, lock.locked_key[1:], b"portal locked private key v2" + TEST_KDF.pack() + salt)
 
 
-def test_a_locked_private_key_with_tampered_parameters_fails():
-    locked = bytearray(crypto.lock_private_key(crypto.PrivateKey.generate(), "pw", TEST_KDF))
-    locked[4] ^= 1  # inside the stored Argon2id parameters
-    with pytest.raises((crypto.CryptoError, ValueError)):
-        crypto.unlock_private_key(bytes(locked), "pw")
+@pytest.mark.parametrize("part", ["params", "salt", "check", "locked"])
+def test_a_tampered_lock_opens_nothing(part):
+    lock = crypto.lock_keypair(crypto.PrivateKey.generate(), "pw", TEST_KDF)
+    prefix, params, salt, check = lock.verifier.rsplit("$", 3)
+    locked = lock.locked_key
+    if part == "params":
+        params = "m=72,t=1,p=1"
+    elif part == "salt":
+        salt = base64.b64encode(os.urandom(16)).decode().rstrip("=")
+    elif part == "check":
+        check = check[:-2] + ("AA" if check[-2:] != "AA" else "BB")
+    else:
+        locked = locked[:-1] + bytes([locked[-1] ^ 1])
+    tampered = crypto.SecretLock(verifier="$".join([prefix, params, salt, check]), locked_key=locked)
+    if part == "locked":
+        with pytest.raises(crypto.CryptoError):
+            crypto.unlock_keypair("pw", tampered)
+    else:
+        assert crypto.unlock_keypair("pw", tampered) is None
 
 
-def test_password_verifiers():
-    verifier = crypto.hash_password("a long password", TEST_KDF)
-    assert verifier.startswith("$argon2id$")
-    assert crypto.verify_password("a long password", verifier)
-    assert not crypto.verify_password("another password", verifier)
-    assert not crypto.verify_password("a long password", "not a verifier")
+@pytest.mark.parametrize("verifier", ["", "not a verifier", "$portal-lock$v=2$m=x$$", "$portal-lock$v=2$m=64,t=1,p=1$!!$!!"])
+def test_unreadable_verifiers_match_nothing(verifier):
+    lock = crypto.SecretLock(verifier=verifier, locked_key=b"\x02" + bytes(64))
+    assert crypto.unlock_keypair("pw", lock) is None
+
+
+def test_locks_made_by_earlier_releases_still_open(derivations):
+    reader = crypto.PrivateKey.generate()
+    lock = legacy_lock(reader, "an old password", TEST_KDF)
+    derivations.clear()
+    assert not lock.is_current
+    assert crypto.unlock_keypair("an old password", lock).to_bytes() == reader.to_bytes()
+    assert len(derivations) == 2  # the old scheme's price, paid until the caller re-locks
+    assert crypto.unlock_keypair("not the password", lock) is None
+
+
+def test_decoy_locks_open_with_nothing_and_cost_one_derivation(derivations):
+    decoy = crypto.decoy_lock(TEST_KDF)
+    derivations.clear()
+    assert crypto.unlock_keypair("", decoy) is None
+    assert crypto.unlock_keypair("anything", decoy) is None
+    assert len(derivations) == 2
 
 
 def test_production_argon2id_parameters_meet_the_security_model():
-    """§4.5: at least 64 MiB of memory."""
+    """§4.5: at least 64 MiB of memory; OWASP's floor is 19 MiB and 2 passes."""
     assert crypto.PRODUCTION_KDF.memory_kib >= 64 * 1024
     assert crypto.PRODUCTION_KDF.iterations >= 2
 
 
 @pytest.mark.slow
-def test_a_private_key_locks_and_unlocks_with_production_parameters():
+def test_a_keypair_locks_and_unlocks_with_production_parameters():
     reader = crypto.PrivateKey.generate()
-    locked = crypto.lock_private_key(reader, "a long staff password", crypto.PRODUCTION_KDF)
-    assert crypto.KdfParams.unpack(locked[1:13]) == crypto.PRODUCTION_KDF
-    assert crypto.unlock_private_key(locked, "a long staff password").to_bytes() == reader.to_bytes()
+    lock = crypto.lock_keypair(reader, "a long staff password", crypto.PRODUCTION_KDF)
+    assert "$m=65536,t=3,p=4$" in lock.verifier
+    assert crypto.unlock_keypair("a long staff password", lock).to_bytes() == reader.to_bytes()
+
+
+@pytest.mark.slow
+def test_concurrent_derivations_with_production_parameters_all_complete():
+    """Eight at once, twice the cap: cryptography 50's Argon2id hung here and then failed every
+    later derivation with MemoryError. Each thread locks, then checks, a keypair of its own."""
+    secrets_ = [f"receipt {n}" for n in range(8)]
+    readers = [crypto.PrivateKey.generate() for _ in secrets_]
+    start = threading.Barrier(len(secrets_))
+
+    def lock_and_open(index):
+        start.wait()
+        lock = crypto.lock_keypair(readers[index], secrets_[index], crypto.PRODUCTION_KDF)
+        return crypto.unlock_keypair(secrets_[index], lock).to_bytes()
+
+    with concurrent.futures.ThreadPoolExecutor(len(secrets_)) as pool:
+        futures = [pool.submit(lock_and_open, i) for i in range(len(secrets_))]
+        done, pending = concurrent.futures.wait(futures, timeout=120)
+    assert not pending, "derivations hung"
+    assert [f.result() for f in futures] == [r.to_bytes() for r in readers]
+    # And the process still derives afterwards (the old failure mode broke every later call).
+    assert len(crypto.derive_key(b"after", os.urandom(16), crypto.PRODUCTION_KDF)) == 32
+
+
+def test_derivations_beyond_the_cap_wait_their_turn(monkeypatch):
+    running, peak = 0, 0
+    guard = threading.Lock()
+    real = crypto.argon2_raw.hash_secret_raw
+
+    def slow_raw(*args, **kwargs):
+        nonlocal running, peak
+        with guard:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with guard:
+            running -= 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(crypto.argon2_raw, "hash_secret_raw", slow_raw)
+    threads = [threading.Thread(target=crypto.derive_key, args=(b"s", os.urandom(16), TEST_KDF))
+               for _ in range(crypto.MAX_CONCURRENT_DERIVATIONS * 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == crypto.MAX_CONCURRENT_DERIVATIONS
 
 
 # --- receipts ------------------------------------------------------------------------------
@@ -317,9 +427,10 @@ def test_receipt_lookup_ids_are_keyed():
     assert receipt.encode() not in crypto.receipt_lookup_id(receipt, first)
 
 
-def test_receipt_verifiers_check_only_their_receipt():
+def test_a_receipt_locks_the_reporter_keypair_once():
     receipt = crypto.generate_receipt()
-    verifier = crypto.receipt_verifier(receipt, TEST_KDF)
-    assert receipt not in verifier
-    assert crypto.check_receipt(receipt, verifier)
-    assert not crypto.check_receipt(crypto.generate_receipt(), verifier)
+    reporter = crypto.PrivateKey.generate()
+    lock = crypto.lock_keypair(reporter, receipt, TEST_KDF)
+    assert receipt not in lock.verifier
+    assert crypto.unlock_keypair(receipt, lock).to_bytes() == reporter.to_bytes()
+    assert crypto.unlock_keypair(crypto.generate_receipt(), lock) is None

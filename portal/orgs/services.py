@@ -99,16 +99,26 @@ def new_staff_member(
     Argon2id(secret) (their password, or a one-time setup code), the TOTP secret under the
     instance key."""
     private_key = crypto.PrivateKey.generate()
-    return StaffMember(
+    staff = StaffMember(
         email=email,
         organization=organization,
         role=role,
-        password_verifier=crypto.hash_password(secret, kdf),
         public_key=private_key.public_key().to_bytes(),
-        private_key_locked=crypto.lock_private_key(private_key, secret, kdf),
         totp_secret_sealed=seal_totp_secret(crypto.random_secret(20), totp_key),
         **flags,
     )
+    set_staff_lock(staff, crypto.lock_keypair(private_key, secret, kdf))
+    return staff
+
+
+def staff_lock(staff: StaffMember) -> crypto.SecretLock:
+    """The password's verifier and the private key it locks, as stored."""
+    return crypto.SecretLock(verifier=staff.password_verifier, locked_key=staff.private_key_locked)
+
+
+def set_staff_lock(staff: StaffMember, lock: crypto.SecretLock) -> None:
+    staff.password_verifier = lock.verifier
+    staff.private_key_locked = lock.locked_key
 
 
 def add_staff_member(

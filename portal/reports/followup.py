@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from portal import crypto
 from portal.reporter.models import FollowUpWindow, ReceiptThrottle, ReporterSession
 from portal.reports.models import Attachment, AttachmentChunk, Message, Report, WrappedKey
-from portal.reports.services import content_key_for_reporter
-from portal.staff.services import decoy_verifier, delay_after
+from portal.reports.services import content_key_for_reporter, receipt_lock, relock_receipt
+from portal.staff.services import delay_after
 from portal.staff.sessions import hash_session_id, new_session_secrets, split_cookie
 
 MESSAGE_PURPOSE = b"portal message v1"
@@ -109,12 +109,15 @@ def open_with_receipt(
         raise FollowUpThrottled(throttle.blocked_until - now)
 
     report = session.scalar(select(Report).where(Report.lookup_id == lookup_id)) if receipt else None
-    verifier = report.receipt_verifier if report is not None else decoy_verifier(kdf)
-    matches = crypto.check_receipt(receipt or "", verifier) and report is not None
-    if not matches:
+    # One Argon2id derivation checks the receipt and, when it is right, opens the reporter's key.
+    lock = receipt_lock(report) if report is not None else crypto.decoy_lock(kdf)
+    reporter_key = crypto.unlock_keypair(receipt or "", lock)
+    if reporter_key is None or report is None or receipt is None:
         _record_failure(session, throttle, now)
         raise ReceiptNotRecognised()
-    content_key = content_key_for_reporter(report, receipt)
+    if not lock.is_current:
+        relock_receipt(report, reporter_key, receipt, kdf)
+    content_key = content_key_for_reporter(report, reporter_key)
     previous = report.receipt_last_used_at
     report.receipt_last_used_at = _to_the_hour(now)
     _forget_throttle(session, throttle)

@@ -101,13 +101,14 @@ def submit_report(
     receipt = crypto.generate_receipt()
     reporter_key = crypto.PrivateKey.generate()
 
+    receipt_lock = crypto.lock_keypair(reporter_key, receipt, kdf)
     report = Report(
         received_on=today,
         status="received",
         lookup_id=crypto.receipt_lookup_id(receipt, lookup_key),
-        receipt_verifier=crypto.receipt_verifier(receipt, kdf),
+        receipt_verifier=receipt_lock.verifier,
         reporter_public_key=reporter_key.public_key().to_bytes(),
-        reporter_private_key_locked=crypto.lock_private_key(reporter_key, receipt, kdf),
+        reporter_private_key_locked=receipt_lock.locked_key,
         reporter_wrapped_key=crypto.wrap_content_key(content_key, reporter_key.public_key()),
         answers_sealed=crypto.seal(content_key, _encode_answers(answers), ANSWERS_PURPOSE),
         consent_statistics=consent.statistics,
@@ -165,8 +166,19 @@ def content_key_for_staff(
     return crypto.unwrap_content_key(wrapped, private_key)
 
 
-def content_key_for_reporter(report: Report, receipt: crypto.Receipt) -> crypto.ContentKey:
-    reporter_key = crypto.unlock_private_key(report.reporter_private_key_locked, receipt)
+def receipt_lock(report: Report) -> crypto.SecretLock:
+    """The receipt's verifier and the reporter's locked private key, as stored."""
+    return crypto.SecretLock(verifier=report.receipt_verifier, locked_key=report.reporter_private_key_locked)
+
+
+def relock_receipt(report: Report, reporter_key: crypto.PrivateKey, receipt: crypto.Receipt, kdf: crypto.KdfParams) -> None:
+    """Move a report opened with an older lock to the current one (one derivation per use)."""
+    lock = crypto.lock_keypair(reporter_key, receipt, kdf)
+    report.receipt_verifier = lock.verifier
+    report.reporter_private_key_locked = lock.locked_key
+
+
+def content_key_for_reporter(report: Report, reporter_key: crypto.PrivateKey) -> crypto.ContentKey:
     return crypto.unwrap_content_key(report.reporter_wrapped_key, reporter_key)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
 import secrets as pysecrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from portal.orgs.services import (
     check_password_strength,
     new_staff_member,
     open_totp_secret,
+    set_staff_lock,
+    staff_lock,
     totp_for,
 )
 from portal.reports.models import Report, WrappedKey, report_organizations
@@ -88,12 +89,6 @@ def _record_failure(session: Session, throttle: SignInThrottle, now: dt.datetime
 # --- passwords and codes ----------------------------------------------------------------------
 
 
-@functools.cache
-def decoy_verifier(params: crypto.KdfParams) -> str:
-    """A verifier no password matches, so unknown emails cost one Argon2id check like real ones."""
-    return crypto.hash_password(pysecrets.token_urlsafe(32), params)
-
-
 def _matching_step(secret: bytes, code: str, now: dt.datetime) -> int | None:
     code = "".join(code.split())
     if len(code) != 6 or not code.isdigit():
@@ -158,8 +153,11 @@ def sign_in(
     staff = session.scalar(
         select(StaffMember).where(StaffMember.email == email.strip().lower(), StaffMember.is_active.is_(True))
     )
-    verifier = staff.password_verifier if staff is not None else decoy_verifier(kdf)
-    password_ok = crypto.verify_password(password, verifier) and staff is not None
+    # One Argon2id derivation checks the password and opens the private key; an unknown email
+    # costs the same against a decoy.
+    lock = staff_lock(staff) if staff is not None else crypto.decoy_lock(kdf)
+    private_key = crypto.unlock_keypair(password, lock)
+    password_ok = private_key is not None and staff is not None
     if password_ok and staff.needs_new_password and (
         staff.setup_expires_at is None or staff.setup_expires_at < now
     ):
@@ -171,7 +169,8 @@ def sign_in(
         _record_failure(session, throttle, now)
         raise SignInFailed()
 
-    private_key = crypto.unlock_private_key(staff.private_key_locked, password)
+    if not lock.is_current:
+        set_staff_lock(staff, crypto.lock_keypair(private_key, password, kdf))
     throttle.failures = 0
     throttle.blocked_until = None
     session.commit()
@@ -196,13 +195,12 @@ def change_password(
     kdf: crypto.KdfParams,
 ) -> None:
     """Re-lock the private key under a new password. The caller ends the other sessions."""
-    if not crypto.verify_password(current_password, staff.password_verifier):
+    if crypto.unlock_keypair(current_password, staff_lock(staff)) is None:
         raise SignInFailed()
     if new_password == current_password:
         raise OrgError("The new password must differ from the current one.")
     check_password_strength(new_password)
-    staff.password_verifier = crypto.hash_password(new_password, kdf)
-    staff.private_key_locked = crypto.lock_private_key(private_key, new_password, kdf)
+    set_staff_lock(staff, crypto.lock_keypair(private_key, new_password, kdf))
     staff.needs_new_password = False
     staff.setup_expires_at = None
 

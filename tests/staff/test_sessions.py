@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from portal import crypto
 from portal.db import db
 from portal.orgs.models import StaffMember
+from portal.orgs.services import staff_lock
 from portal.staff import sessions
 from portal.staff.models import StaffSession
 from tests.conftest import STAFF_PASSWORD, hidden_value, sign_in
@@ -72,10 +73,8 @@ def test_a_password_change_relocks_the_key_and_ends_other_sessions(app, staff_cl
     assert client.get("/staff/").status_code == 200  # this session goes on
     assert other.get("/staff/").status_code == 302  # the other one is gone
     db.session.refresh(staff)
-    assert crypto.unlock_private_key(staff.private_key_locked, NEW_PASSWORD)
-    with pytest.raises(crypto.CryptoError):
-        crypto.unlock_private_key(staff.private_key_locked, STAFF_PASSWORD)
-    assert crypto.verify_password(NEW_PASSWORD, staff.password_verifier)
+    assert crypto.unlock_keypair(NEW_PASSWORD, staff_lock(staff)) is not None
+    assert crypto.unlock_keypair(STAFF_PASSWORD, staff_lock(staff)) is None
 
 
 @pytest.mark.parametrize(
@@ -98,7 +97,7 @@ def test_a_bad_password_change_changes_nothing(app, staff_client, current, new, 
 
 def test_neither_the_session_store_nor_the_cookie_alone_holds_the_key(app, staff_client):
     client, staff = staff_client
-    private_key = crypto.unlock_private_key(staff.private_key_locked, STAFF_PASSWORD).to_bytes()
+    private_key = crypto.unlock_keypair(STAFF_PASSWORD, staff_lock(staff)).to_bytes()
     cookie = base64.urlsafe_b64decode(staff_cookie(client) + "==")
     session_id, session_key = cookie[:32], cookie[32:]
     row = db.session.scalars(select(StaffSession)).one()
