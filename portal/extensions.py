@@ -21,6 +21,15 @@ def _configure_sqlite_connection(dbapi_connection: object, _record: object) -> N
     cursor.execute("PRAGMA foreign_keys=ON")
     # Overwrite deleted rows with zeros, so a destroyed wrapped key does not linger in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
+    # Reporters submit at the same moment. In the default rollback-journal mode a writer that
+    # commits waits for every reader, and two transactions that each read then write deadlock, so
+    # SQLite answers one of them "database is locked" at once, without waiting. With a write-ahead
+    # log, readers and the writer no longer block each other and writers queue for up to 30 s.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    # Keep the log's old page images (deleted rows among them) from lingering: after each
+    # checkpoint the file is cut back to nothing.
+    cursor.execute("PRAGMA journal_size_limit=0")
     cursor.close()
 
 

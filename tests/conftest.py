@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,6 +132,27 @@ def client(app: Flask) -> FlaskClient:
 def runner(app: Flask) -> FlaskCliRunner:
     """Invoke `portal.cli.main` against the test app: ``runner.invoke(main, [...])``."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_database_url() -> Iterator[str | None]:
+    """A database of its own for a server process: None (SQLite in its instance folder), or a fresh
+    PostgreSQL database beside the test one when the suite runs on PostgreSQL, dropped afterwards."""
+    configured = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not configured:
+        yield None
+        return
+    url = make_url(configured)
+    name = f"{url.database}_live_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
