@@ -208,3 +208,24 @@ def test_an_expired_setup_code_does_not_sign_in(app, client, factory):
     response = attempt(client, "new@example.org", invited.setup_code)
     assert response.status_code == 422
     assert GENERIC_ERROR in response.get_data(as_text=True)
+
+
+def test_a_successful_sign_in_costs_one_derivation(app, client, member, derivations):
+    derivations.clear()
+    assert attempt(client, member.email, STAFF_PASSWORD, current_code(app, member)).status_code == 303
+    assert len(derivations) == 1
+
+
+def test_an_account_locked_by_an_earlier_release_signs_in_and_is_relocked(app, client, member, derivations):
+    from portal.orgs.services import set_staff_lock, staff_lock
+    from tests.test_crypto import legacy_lock
+
+    private_key = crypto.unlock_keypair(STAFF_PASSWORD, staff_lock(member))
+    set_staff_lock(member, legacy_lock(private_key, STAFF_PASSWORD, app.config["PORTAL_KDF"]))
+    db.session.commit()
+
+    assert attempt(client, member.email, STAFF_PASSWORD, current_code(app, member)).status_code == 303
+    assert client.get("/staff/").status_code == 200
+    db.session.refresh(member)
+    assert staff_lock(member).is_current
+    assert crypto.unlock_keypair(STAFF_PASSWORD, staff_lock(member)).to_bytes() == private_key.to_bytes()
