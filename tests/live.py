@@ -130,8 +130,11 @@ class LivePortal:
             config["PORTAL_DATABASE_URL"] = self.database_url
         return create_app(config)
 
-    def narrative_opened_by(self, receipt: str) -> str:
-        """Open a report with its receipt as the server does (keyed lookup, then one derivation)."""
+    def narratives_opened_by(self, receipts: Sequence[str]) -> dict[str, str | None]:
+        """Open each report with its receipt as the server does (keyed lookup, then one
+        derivation each, several at once); None for a receipt that opens nothing."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from sqlalchemy import select
 
         from portal import crypto
@@ -141,14 +144,40 @@ class LivePortal:
 
         app = self.app()
         with app.app_context():
-            normalized = crypto.normalize_receipt(receipt)
-            lookup_id = crypto.receipt_lookup_id(normalized, app.config["PORTAL_SECRETS"].lookup_key)
-            report = db.session.scalars(select(Report).where(Report.lookup_id == lookup_id)).one()
-            reporter_key = crypto.unlock_keypair(normalized, receipt_lock(report))
-            narrative = read_answers(report, content_key_for_reporter(report, reporter_key))["narrative"]
+            lookup_key = app.config["PORTAL_SECRETS"].lookup_key
+            normalized = {receipt: crypto.normalize_receipt(receipt) for receipt in receipts}
+            by_lookup = {crypto.receipt_lookup_id(n, lookup_key): r for r, n in normalized.items()}
+            reports: dict[str, Report] = {}
+            ids = list(by_lookup)
+            for start in range(0, len(ids), 500):
+                for report in db.session.scalars(select(Report).where(Report.lookup_id.in_(ids[start:start + 500]))):
+                    reports[by_lookup[report.lookup_id]] = report
+
+            def narrative(receipt: str) -> str | None:
+                report = reports.get(receipt)
+                key = report and crypto.unlock_keypair(normalized[receipt], receipt_lock(report))
+                if key is None:
+                    return None
+                return read_answers(report, content_key_for_reporter(report, key))["narrative"]
+
+            with ThreadPoolExecutor(crypto.MAX_CONCURRENT_DERIVATIONS) as pool:
+                found = dict(zip(receipts, pool.map(narrative, receipts), strict=True))
             db.session.remove()
             db.engine.dispose()
-        return narrative
+        return found
+
+    def narrative_opened_by(self, receipt: str) -> str | None:
+        return self.narratives_opened_by([receipt])[receipt]
+
+    def recovery_export(self) -> list[dict]:
+        """Decrypt every report with the offline recovery key, through `portal recovery export`."""
+        import json
+
+        out = self.folder / "export.jsonl"
+        self.portal("recovery", "export", "--key", str(self.recovery_key_file), "--out", str(out))
+        records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+        out.unlink()
+        return records
 
     def set_up(self) -> LivePortal:
         """portal init, one organization, the recovery key and one triager."""
