@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -49,3 +50,19 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def count_one_more(session: Session, model: type[Base], key: dict[str, Any], column: str = "failures") -> int:
+    """Add one to a counter row, creating it at 1, in one statement; return the new count.
+
+    Requests that fail at the same moment each add their one: a read, then an insert or update,
+    would let two of them both see "no row yet" (a unique-key error) or both write the same count.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    statement = insert(table).values(**key, **{column: 1})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + 1}
+    ).returning(table.c[column])
+    return session.execute(statement).scalar_one()

@@ -164,12 +164,17 @@ def _check_key(key: bytes) -> None:
 
 
 def _serialize_appends(session: Session) -> None:
-    """On PostgreSQL, wait for other appends to commit, so each one reads the true chain head.
+    """Wait for other appends to commit, so each one reads the true chain head.
 
-    The lock ends with the transaction. Elsewhere the unique ``seq`` refuses the loser instead.
+    The lock ends with the transaction. PostgreSQL has an advisory lock for it. SQLite has one
+    write lock for the whole database: a write that changes nothing takes it (waiting its turn)
+    before the head is read, where a plain read would let two appends claim the same ``seq``.
     """
-    if session.get_bind(AuditEvent).dialect.name == "postgresql":
+    dialect = session.get_bind(AuditEvent).dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": APPEND_LOCK_ID})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
 
 
 def _chain_head(session: Session) -> tuple[int, bytes]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, inspect, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portal import crypto
+from portal.db import count_one_more
 from portal.reporter.models import FollowUpWindow, ReceiptThrottle, ReporterSession
 from portal.reports.models import Attachment, AttachmentChunk, Message, Report, WrappedKey
 from portal.reports.services import content_key_for_reporter, receipt_lock, relock_receipt
@@ -57,26 +58,18 @@ def _window(now: dt.datetime) -> dt.datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def _record_failure(session: Session, throttle: ReceiptThrottle, now: dt.datetime) -> None:
-    throttle.failures = (throttle.failures or 0) + 1
-    delay = delay_after(throttle.failures)
-    throttle.blocked_until = now + delay if delay else None
-    window = session.get(FollowUpWindow, _window(now))
-    if window is None:
-        session.add(FollowUpWindow(window_start=_window(now), failures=1))
-    else:
-        window.failures += 1
+def _record_failure(session: Session, lookup_id: bytes, now: dt.datetime) -> None:
+    failures = count_one_more(session, ReceiptThrottle, {"lookup_id": lookup_id})
+    delay = delay_after(failures)
+    session.execute(
+        update(ReceiptThrottle)
+        .where(ReceiptThrottle.lookup_id == lookup_id)
+        .values(blocked_until=now + delay if delay else None)
+    )
+    count_one_more(session, FollowUpWindow, {"window_start": _window(now)})
     # Old windows are of no further use.
     session.execute(delete(FollowUpWindow).where(FollowUpWindow.window_start < _window(now) - dt.timedelta(hours=1)))
     session.commit()
-
-
-def _forget_throttle(session: Session, throttle: ReceiptThrottle) -> None:
-    state = inspect(throttle)
-    if state.pending:
-        session.expunge(throttle)
-    elif state.persistent:
-        session.delete(throttle)
 
 
 def open_with_receipt(
@@ -100,11 +93,10 @@ def open_with_receipt(
     window = session.get(FollowUpWindow, _window(now))
     if window is not None and window.failures >= GLOBAL_FAILURES_PER_MINUTE:
         raise FollowUpThrottled(_window(now) + dt.timedelta(minutes=1) - now)
+    # Nothing is written before the slow derivation: on SQLite a write would hold the database's
+    # one write lock through it. A failure is counted afterwards, in one statement.
     throttle = session.get(ReceiptThrottle, lookup_id)
-    if throttle is None:
-        throttle = ReceiptThrottle(lookup_id=lookup_id, failures=0)
-        session.add(throttle)
-    elif throttle.blocked_until is not None and throttle.blocked_until > now:
+    if throttle is not None and throttle.blocked_until is not None and throttle.blocked_until > now:
         session.rollback()
         raise FollowUpThrottled(throttle.blocked_until - now)
 
@@ -113,14 +105,14 @@ def open_with_receipt(
     lock = receipt_lock(report) if report is not None else crypto.decoy_lock(kdf)
     reporter_key = crypto.unlock_keypair(receipt or "", lock)
     if reporter_key is None or report is None or receipt is None:
-        _record_failure(session, throttle, now)
+        _record_failure(session, lookup_id, now)
         raise ReceiptNotRecognised()
     if not lock.is_current:
         relock_receipt(report, reporter_key, receipt, kdf)
     content_key = content_key_for_reporter(report, reporter_key)
     previous = report.receipt_last_used_at
     report.receipt_last_used_at = _to_the_hour(now)
-    _forget_throttle(session, throttle)
+    session.execute(delete(ReceiptThrottle).where(ReceiptThrottle.lookup_id == lookup_id))
     session.commit()
     return Opened(report=report, content_key=content_key, previous_use=previous)
 

@@ -8,11 +8,12 @@ import secrets as pysecrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import crypto
+from portal.db import count_one_more
 from portal.orgs.models import READER_ROLES, Organization, StaffMember
 from portal.orgs.services import (
     OrgError,
@@ -64,12 +65,9 @@ def _email_key(email: str, rate_limit_key: bytes) -> bytes:
     return crypto.keyed_digest(rate_limit_key, b"sign-in email", email.strip().lower().encode("utf-8"))
 
 
-def _throttle(session: Session, email_key: bytes) -> SignInThrottle:
+def _blocked_until(session: Session, email_key: bytes) -> dt.datetime | None:
     throttle = session.get(SignInThrottle, email_key)
-    if throttle is None:
-        throttle = SignInThrottle(email_key=email_key, failures=0)
-        session.add(throttle)
-    return throttle
+    return throttle.blocked_until if throttle is not None else None
 
 
 def delay_after(failures: int) -> dt.timedelta:
@@ -79,10 +77,14 @@ def delay_after(failures: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=15 * 2 ** (failures - FREE_FAILURES)), MAX_DELAY)
 
 
-def _record_failure(session: Session, throttle: SignInThrottle, now: dt.datetime) -> None:
-    throttle.failures = (throttle.failures or 0) + 1
-    delay = delay_after(throttle.failures)
-    throttle.blocked_until = now + delay if delay else None
+def _record_failure(session: Session, email_key: bytes, now: dt.datetime) -> None:
+    failures = count_one_more(session, SignInThrottle, {"email_key": email_key})
+    delay = delay_after(failures)
+    session.execute(
+        update(SignInThrottle)
+        .where(SignInThrottle.email_key == email_key)
+        .values(blocked_until=now + delay if delay else None)
+    )
     session.commit()
 
 
@@ -145,10 +147,11 @@ def sign_in(
     the email exists or not. A staff member who has not enrolled an authenticator yet is let
     through with ``needs_enrolment`` and must enrol before anything else.
     """
-    throttle = _throttle(session, _email_key(email, rate_limit_key))
-    if throttle.blocked_until is not None and throttle.blocked_until > now:
+    email_key = _email_key(email, rate_limit_key)
+    blocked_until = _blocked_until(session, email_key)
+    if blocked_until is not None and blocked_until > now:
         session.rollback()
-        raise SignInThrottled(throttle.blocked_until - now)
+        raise SignInThrottled(blocked_until - now)
 
     staff = session.scalar(
         select(StaffMember).where(StaffMember.email == email.strip().lower(), StaffMember.is_active.is_(True))
@@ -163,16 +166,15 @@ def sign_in(
     ):
         password_ok = False  # an expired setup code
     if not password_ok:
-        _record_failure(session, throttle, now)
+        _record_failure(session, email_key, now)
         raise SignInFailed()
     if staff.totp_confirmed and not accept_code(staff, code, totp_key=totp_key, now=now):
-        _record_failure(session, throttle, now)
+        _record_failure(session, email_key, now)
         raise SignInFailed()
 
     if not lock.is_current:
         set_staff_lock(staff, crypto.lock_keypair(private_key, password, kdf))
-    throttle.failures = 0
-    throttle.blocked_until = None
+    session.execute(delete(SignInThrottle).where(SignInThrottle.email_key == email_key))
     session.commit()
     return SignedIn(staff=staff, private_key=private_key, needs_enrolment=not staff.totp_confirmed)
 

@@ -20,9 +20,10 @@ pytestmark = pytest.mark.slow
 REPORTERS = 20
 
 
-@pytest.fixture
-def live_run(tmp_path, live_database_url):
-    portal = LivePortal(tmp_path / "portal", database_url=live_database_url).set_up()
+@pytest.fixture(params=["run", "gunicorn-threads"])
+def live_run(request, tmp_path, live_database_url):
+    """The README's embedded server, and gunicorn with threads (two processes of four each)."""
+    portal = LivePortal(tmp_path / "portal", database_url=live_database_url, server=request.param).set_up()
     with portal.start():
         yield portal
 
@@ -60,3 +61,28 @@ def test_the_server_keeps_answering_after_a_burst(live_run):
     receipt = Reporter(live_run.url).submit_report(narrative)
     assert "Your report" in Reporter(live_run.url).open_with_receipt(receipt).body
     assert live_run.narrative_opened_by(receipt) == narrative
+
+
+def test_wrong_receipts_at_once_are_each_counted_and_none_breaks(live_run):
+    """The first failures of a minute used to race to insert the minute's counter row."""
+    from sqlalchemy import func, select
+
+    from portal import crypto
+    from portal.db import db
+    from portal.reporter.models import FollowUpWindow
+
+    def wrong(_: int) -> int:
+        reporter = Reporter(live_run.url)
+        try:
+            reporter.open_with_receipt(crypto.format_receipt(crypto.generate_receipt()))
+        except AssertionError as refused:
+            return int(str(refused).rsplit(" ", 1)[1])
+        return 303
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(wrong, range(8)))
+    assert statuses == [422] * 8
+    with live_run.app().app_context():
+        assert db.session.scalar(select(func.sum(FollowUpWindow.failures))) == 8
+        db.session.remove()
+        db.engine.dispose()
