@@ -10,6 +10,7 @@ nothing here lowers it.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import os
 import re
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 PORTAL = str(Path(sys.executable).with_name("portal"))
 STAFF_EMAIL = "triager@example.org"
@@ -92,6 +93,7 @@ class LivePortal:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen | None = None
+    otpauth_uri: str = ""
 
     @property
     def env(self) -> dict[str, str]:
@@ -185,10 +187,11 @@ class LivePortal:
         self.portal("init")
         self.portal("org", "add", "intake", "Coalition intake team", "--default-recipient")
         self.portal("keys", "recovery-init", "--out", str(self.recovery_key_file))
-        self.portal(
+        added = self.portal(
             "staff", "add", STAFF_EMAIL, "--org", "intake", "--role", "triager", "--password-stdin",
             stdin=STAFF_PASSWORD + "\n",
         )
+        self.otpauth_uri = next(line for line in added.splitlines() if line.startswith("otpauth://"))
         return self
 
     def start(self, timeout: float = 60) -> LivePortal:
@@ -356,6 +359,41 @@ class Reporter:
         if answer.status != 303:
             raise AssertionError(f"POST /follow-up answered {answer.status}")
         return self.get(answer.location.removeprefix(self.base))
+
+
+class StaffBrowser(Reporter):
+    """The triager's browser: signs in, enrols the authenticator the first time, reads reports."""
+
+    def __init__(self, base: str, otpauth_uri: str) -> None:
+        super().__init__(base)
+        encoded = parse_qs(urlsplit(otpauth_uri).query)["secret"][0]
+        self.secret = base64.b32decode(encoded + "=" * (-len(encoded) % 8))
+        self.last_step = -1
+
+    def current_code(self) -> str:
+        from portal.orgs.services import totp_for
+
+        step = int(time.time()) // 30
+        while step <= self.last_step:  # a code is good once: wait for the next one
+            time.sleep(0.5)
+            step = int(time.time()) // 30
+        self.last_step = step
+        return totp_for(self.secret).generate(step * 30).decode()
+
+    def form_post(self, path: str, fields: dict[str, str]) -> Response:
+        page = self.get(path)
+        body = urlencode({"csrf_token": hidden_value(page.body, "csrf_token"), **fields}).encode()
+        return self.post(path, body, "application/x-www-form-urlencoded")
+
+    def sign_in(self, *, first_time: bool) -> None:
+        fields = {"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "code": "" if first_time else self.current_code()}
+        answer = self.form_post("/staff/login", fields)
+        if answer.status != 303:
+            raise AssertionError(f"sign-in answered {answer.status}")
+        if first_time:
+            enrolled = self.form_post("/staff/enrol", {"code": self.current_code()})
+            if enrolled.status != 303:
+                raise AssertionError(f"enrolment answered {enrolled.status}")
 
 
 def unique_narrative(tag: str = "") -> str:
