@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import logging
+import threading
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,10 +27,13 @@ from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler
 
 from portal.db import db
+from portal.reports import attachments
+from portal.reports.receivers import Receivers
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +49,30 @@ CONTENT_SECURITY_POLICY = (
 bp = Blueprint("site", __name__)
 
 
+View = TypeVar("View", bound=Callable)
+
+
+def takes_evidence(view: View) -> View:
+    """Mark a view whose request may carry evidence files: only there are files sealed and stored."""
+    view.takes_evidence = True  # type: ignore[attr-defined]
+    return view
+
+
+class _DroppedFile(io.RawIOBase):
+    """Where a file goes that the request has no use for: nowhere, not even sealed."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return 0
+
+
 class PortalRequest(Request):
-    """Requests whose uploaded files are sealed as they arrive, never spooled in the clear."""
+    """Requests whose evidence files are sealed as they arrive and written once, to the database."""
 
     @property
     def max_content_length(self) -> int | None:  # type: ignore[override]
@@ -50,10 +82,72 @@ class PortalRequest(Request):
             return current_app.config["MAX_CONTENT_LENGTH"]
         return current_app.config["MAX_FORM_MEMORY_SIZE"]
 
-    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):  # noqa: ANN001, ANN202
-        from portal.reports.attachments import EncryptingUpload
+    @cached_property
+    def evidence_uploads(self) -> list[attachments.EncryptingUpload]:
+        """The files this request is receiving, in order, attached or not."""
+        return []
 
-        return EncryptingUpload(filename, content_type, current_app.config["PORTAL_MAX_FILE_BYTES"])
+    def _load_form_data(self) -> None:
+        try:
+            super()._load_form_data()
+        finally:
+            # Read whole or broken off, no file may still be writing: on PostgreSQL its COPY holds
+            # the request's connection, which could not even roll back until the COPY is ended.
+            for upload in self.evidence_uploads:
+                upload.stop_writing()
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):  # noqa: ANN001, ANN202
+        view = current_app.view_functions.get(self.endpoint or "")
+        # An empty file input still sends a part; the views skip it, so it is never stored.
+        if not getattr(view, "takes_evidence", False) or not (filename or "").strip():
+            return _DroppedFile()
+        config = current_app.config
+        writer = attachments.writer_for(
+            db.session(),
+            dt.timedelta(seconds=config["PORTAL_FORM_TIME_LIMIT_SECONDS"]),
+            current_app.extensions[_RECEIVERS].mine(),
+        )
+        upload = attachments.EncryptingUpload(filename, content_type, config["PORTAL_MAX_FILE_BYTES"], writer)
+        self.evidence_uploads.append(upload)
+        return upload
+
+
+_RECEIVERS = "portal.receivers"
+_TIDIED = "portal.receivers.tidied"
+_tidying = threading.Lock()
+
+
+def _tidy_after_dead_receivers() -> None:
+    """At a process's first request: delete what processes that died were receiving."""
+    if current_app.extensions.get(_TIDIED):
+        return
+    with _tidying:
+        if current_app.extensions.get(_TIDIED):
+            return
+        current_app.extensions[_TIDIED] = True
+        try:
+            gone = attachments.delete_left_by_dead_receivers(db.engine, current_app.extensions[_RECEIVERS])
+        except SQLAlchemyError:  # a database not migrated yet holds no uploads either
+            log.warning("could not look for uploads left by dead processes", exc_info=True)
+            return
+        if gone:
+            log.info("deleted %d unattached uploads left by processes that died", gone)
+
+
+def _end_uploads(error: BaseException | None) -> None:
+    """Drop, with the request, every file it received that the view did not attach."""
+    uploads = request.evidence_uploads
+    if not uploads:
+        return
+    # The view has committed what it kept. Its transaction ends here, as it would when the session
+    # is removed, so that (on SQLite) no lock of it is held while the rest is deleted.
+    db.session.rollback()
+    for upload in uploads:
+        try:
+            upload.discard()
+        except Exception:
+            # Left unattached, the file is unreadable, and a later upload deletes it.
+            log.exception("could not delete an unattached upload")
 
 
 def select_locale() -> str:
@@ -198,9 +292,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(_set_security_headers)
     app.context_processor(_template_globals)
-    from portal.reports.attachments import UploadTooLarge
-
-    app.register_error_handler(UploadTooLarge, _handle_upload_too_large)
+    app.extensions[_RECEIVERS] = Receivers(Path(app.instance_path) / "receiving")
+    app.before_request(_tidy_after_dead_receivers)
+    app.teardown_request(_end_uploads)
+    app.register_error_handler(attachments.UploadTooLarge, _handle_upload_too_large)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected_error)

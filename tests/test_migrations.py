@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -81,3 +83,74 @@ def test_there_is_a_single_head(migration_app):
 
     config = migration_app.extensions["migrate"].migrate.get_config()
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+# --- data present --------------------------------------------------------------------------------
+
+
+def _value_for(column: sa.Column):  # noqa: ANN202
+    """Something a NOT NULL column of this type accepts."""
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return False
+    if isinstance(kind, sa.Integer):
+        return 0
+    if isinstance(kind, sa.LargeBinary):
+        return secrets.token_bytes(16)
+    if isinstance(kind, sa.DateTime):
+        return dt.datetime(2026, 1, 1)
+    if isinstance(kind, sa.Date):
+        return dt.date(2026, 1, 1)
+    if isinstance(kind, sa.String):
+        return "x"
+    raise AssertionError(f"no test value for {column.name} ({kind})")
+
+
+def insert_row(table_name: str, **values: object) -> int | None:
+    """Insert a row as the schema stands now (whatever revision), filling every required column."""
+    with db.engine.begin() as connection:
+        table = sa.Table(table_name, sa.MetaData(), autoload_with=connection)
+        row = {
+            column.name: _value_for(column)
+            for column in table.columns
+            if not column.nullable and column.server_default is None
+            and not (column.primary_key and isinstance(column.type, sa.Integer) and len(table.primary_key.columns) == 1)
+        }
+        row.update(values)
+        inserted = connection.execute(table.insert().values(row))
+        return inserted.inserted_primary_key[0] if inserted.inserted_primary_key else None
+
+
+def rows_of(query: str) -> list[tuple]:
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query))]
+
+
+def test_0007_keeps_every_attached_file_and_its_chunks_down_and_up(migration_app):
+    """Batch mode rebuilds `attachments` on SQLite; with foreign keys on, that would cascade to
+    every chunk. Attached files survive both ways; an unattached one cannot go down, so only it goes."""
+    upgrade(revision="0006")
+    report_id = insert_row("reports", status="received", lookup_id=secrets.token_bytes(32))
+    attached = insert_row("attachments", report_id=report_id, chunk_count=3, stored_bytes=300, uploaded_by="reporter")
+    for position in range(3):
+        insert_row("attachment_chunks", attachment_id=attached, position=position, data=b"chunk %d" % position)
+
+    upgrade(revision="0007")
+    assert rows_of("SELECT attachment_id, position FROM attachment_chunks ORDER BY position") == [
+        (attached, 0), (attached, 1), (attached, 2)
+    ]
+    unattached = insert_row("attachments", report_id=None, file_key_sealed=None, details_sealed=None,
+                            uploaded_by=None, chunk_count=0, stored_bytes=0)
+    insert_row("attachment_chunks", attachment_id=unattached, position=0, data=b"unreadable")
+    with pytest.raises(sa.exc.IntegrityError):  # an attached file without its key is refused
+        insert_row("attachments", report_id=report_id, file_key_sealed=None)
+
+    downgrade(revision="0006")
+    assert rows_of("SELECT id, report_id, chunk_count FROM attachments") == [(attached, report_id, 3)]
+    assert rows_of("SELECT attachment_id, count(*) FROM attachment_chunks GROUP BY attachment_id") == [(attached, 3)]
+    with pytest.raises(sa.exc.IntegrityError):  # NOT NULL again
+        insert_row("attachments", report_id=None)
+
+    upgrade()
+    assert rows_of("SELECT attachment_id, count(*) FROM attachment_chunks GROUP BY attachment_id") == [(attached, 3)]
+    assert schema_differences() == []

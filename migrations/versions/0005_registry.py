@@ -6,8 +6,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-26
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # The seed data as it was when this migration was written (a migration never changes later).
 ENTITIES = (('embassy-ottawa',

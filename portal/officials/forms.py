@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -49,7 +49,8 @@ class SourceForm(FlaskForm):
 
 
 class LinkForm(FlaskForm):
-    person_id = SelectField(_l("Person"), choices=[], validators=[Optional()])
+    # The people a registry search found, as radio buttons: the registry is never listed whole.
+    person_id = RadioField(_l("Person"), choices=[], validators=[Optional()])
     entity_id = SelectField(_l("or entity"), choices=[], validators=[Optional()])
     involvement = SelectField(_l("Degree of involvement"), choices=_choices(labels.INVOLVEMENT, INVOLVEMENTS))
     confidence = SelectField(_l("Attribution confidence"), choices=_choices(labels.CONFIDENCE, CONFIDENCES))

@@ -20,6 +20,10 @@ init_blueprint(bp)
 
 REGISTRY_EDITORS = ("coalition_admin",)
 DOSSIER_SIGNERS = ("coalition_admin", "org_admin")
+#: People a registry search on a report's page offers at most; more of the name narrows it.
+PEOPLE_OFFERED = 20
+#: Ids are 32-bit integers on PostgreSQL: a larger number in a form names nobody.
+LARGEST_ID = 2**31 - 1
 
 
 def _entities() -> list[Entity]:
@@ -223,11 +227,20 @@ def _readable_report(report_id: int):
         abort(404)
 
 
+def _person_named(value: str | None) -> Person | None:
+    """The person a submitted link form names, if there is one."""
+    if not value or not value.isascii() or not value.isdigit() or int(value) > LARGEST_ID:
+        return None
+    return db.session.get(Person, int(value))
+
+
 @bp.post("/reports/<int:report_id>/links")
 def link(report_id: int):
     report = _readable_report(report_id)
     form = LinkForm()
-    form.person_id.choices = [("", "")] + [(str(p.id), p.name_latin) for p in services.search_people(db.session, "", limit=10_000)]
+    # Only the person the form names can be valid: the registry is never listed to check it.
+    chosen = _person_named(form.person_id.data)
+    form.person_id.choices = [(str(chosen.id), chosen.name_latin)] if chosen else []
     form.entity_id.choices = _entity_choices()
     if not form.validate() or bool(form.person_id.data) == bool(form.entity_id.data):
         flash(_("Choose one person or one entity, with involvement, confidence and basis."))
@@ -235,7 +248,7 @@ def link(report_id: int):
     try:
         services.link_report(
             db.session, report,
-            person=db.session.get(Person, int(form.person_id.data)) if form.person_id.data else None,
+            person=chosen,
             entity=db.session.get(Entity, int(form.entity_id.data)) if form.entity_id.data else None,
             involvement=form.involvement.data, confidence=form.confidence.data, basis=form.basis.data,
             staff_id=g.staff.id,
@@ -263,19 +276,41 @@ def campaigns_of_report(report_id: int):
     return redirect(url_for("staff.report", report_id=report.id) + "#h-links", code=303)
 
 
+def _offered_people(query: str) -> tuple[list[Person], bool]:
+    """People whose names match a search, at most PEOPLE_OFFERED, and whether more match."""
+    if not services.fold(query):
+        return [], False
+    found = services.search_people(db.session, query, limit=PEOPLE_OFFERED + 1)
+    return found[:PEOPLE_OFFERED], len(found) > PEOPLE_OFFERED
+
+
+def _person_label(person: Person) -> str:
+    names = f"{person.name_latin} {person.name_chinese}".strip()
+    return f"{names} — {person.title}" if person.title else names
+
+
 def report_panel(report) -> dict:  # noqa: ANN001
-    """What the report page shows about officials and campaigns."""
+    """What the report page shows about officials and campaigns.
+
+    A person is linked by searching the registry (``?q=`` on the report's page, a plain GET form
+    that needs no JavaScript) and choosing one of the few people found: the page never lists the
+    whole registry, however large it grows.
+    """
+    query = request.args.get("q", "")[:200]
+    people, more_people = _offered_people(query)
     form = LinkForm(formdata=None)
-    form.person_id.choices = [("", _("—"))] + [(str(p.id), f"{p.name_latin} {p.name_chinese}".strip()) for p in services.search_people(db.session, "", limit=10_000)]
+    form.person_id.choices = [(str(person.id), _person_label(person)) for person in people]
     form.entity_id.choices = _entity_choices()
     lang = str(get_locale() or "en")
     chosen = set(db.session.scalars(select(CampaignLink.campaign_id).where(CampaignLink.report_id == report.id)))
     return {
         "incident_links": services.links_of_report(db.session, report),
         "link_form": form,
+        "person_query": query,
+        "people_found": people,
+        "more_people": more_people,
+        "people_offered": PEOPLE_OFFERED,
         "registry_labels": labels,
         "campaigns": [(c, c.title_in(lang), c.id in chosen)
                       for c in db.session.scalars(select(Campaign).order_by(Campaign.id))],
     }
-
-

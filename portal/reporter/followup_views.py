@@ -10,11 +10,12 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from portal.db import db
+from portal.extensions import csrf
 from portal.reporter.forms import ConsentForm, DeleteForm, MessageForm, ReceiptForm
 from portal.reporter.views import bp, chosen_files, file_limits
 from portal.reports import attachments, followup
 from portal.reports.models import Attachment
-from portal.web import too_many_attempts
+from portal.web import takes_evidence, too_many_attempts
 
 COOKIE_NAME = "__Host-reporter"
 
@@ -125,9 +126,14 @@ def follow_up_message():
 
 
 @bp.post("/follow-up/files")
+@csrf.exempt  # checked below, once the reporter's session is resumed
+@takes_evidence
 def follow_up_files():
     if _current() is None:
         return _session_over()
+    # Resuming the session commits. Only now is the body read (the CSRF check reads it), because
+    # the files it carries must be attached in the transaction that received them.
+    csrf.protect()
     _row, report, content_key = _current()
     uploads = chosen_files()
     if not uploads:

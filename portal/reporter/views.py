@@ -24,6 +24,7 @@ from portal.reports.services import (
     submit_report,
 )
 from portal.taxonomy import TACTIC_GROUPS
+from portal.web import takes_evidence
 
 log = logging.getLogger(__name__)
 bp = Blueprint("reporter", __name__)
@@ -66,7 +67,7 @@ def _close_form_token(token: str) -> None:
 
 
 def chosen_files() -> list:
-    """The evidence files of this request, already sealed; empty file inputs are skipped."""
+    """The evidence files of this request, already sealed and written; empty file inputs skipped."""
     return [storage.stream for storage in request.files.getlist("evidence") if (storage.filename or "").strip()]
 
 
@@ -114,6 +115,7 @@ def report_form():
 
 
 @bp.post("/report")
+@takes_evidence
 def submit():
     if not accepting_reports(db.session):
         return render_template("reporter/not_accepting.html"), 503

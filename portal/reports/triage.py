@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from portal import crypto
@@ -36,7 +36,6 @@ from portal.taxonomy import COMMUNITIES, PERPETRATORS, PROVINCES, TACTIC_CODES
 NOTE_PURPOSE = b"portal note v1"
 STATUS_REASON_PURPOSE = b"portal status reason v1"
 REFERRAL_PURPOSE = b"portal referral v1"
-PAGE_SIZE = 25
 
 
 class ReportNotFound(Exception):
@@ -90,80 +89,6 @@ def open_report(
     except crypto.CryptoError as exc:
         raise NoKeyForReport() from exc
     return content_key, read_answers(report, content_key)
-
-
-# --- the dashboard ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DashboardFilters:
-    status: str | None = None
-    tactic: str | None = None
-    community: str | None = None
-    province: str | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
-    assignee: str | None = None  # a staff id, "me" or "none"
-    bounty: bool = False
-    sort: str = "newest"
-    page: int = 1
-
-
-SORTS = {
-    "newest": (Report.received_on.desc(), Report.id.desc()),
-    "oldest": (Report.received_on.asc(), Report.id.asc()),
-    "status": (Report.status.asc(), Report.id.desc()),
-    "severity": (Report.severity.desc(), Report.id.desc()),
-}
-
-
-def filtered_reports(staff: StaffMember, filters: DashboardFilters) -> Select:
-    query = visible_reports(staff)
-    if filters.status in STATUSES:
-        query = query.where(Report.status == filters.status)
-    if filters.tactic in TACTIC_CODES:
-        query = query.where(Report.tactics.any(ReportTactic.code == filters.tactic))
-    if filters.bounty:
-        query = query.where(Report.tactics.any(ReportTactic.code == "LEG-BOUNTY"))
-    if filters.community:
-        query = query.where(Report.community == filters.community)
-    if filters.province:
-        query = query.where(Report.province == filters.province)
-    if filters.since:
-        query = query.where(Report.received_on >= filters.since)
-    if filters.until:
-        query = query.where(Report.received_on <= filters.until)
-    if filters.assignee == "none":
-        query = query.where(Report.assignee_id.is_(None))
-    elif filters.assignee == "me":
-        query = query.where(Report.assignee_id == staff.id)
-    elif filters.assignee and filters.assignee.isdigit():
-        query = query.where(Report.assignee_id == int(filters.assignee))
-    return query
-
-
-def dashboard_page(session: Session, staff: StaffMember, filters: DashboardFilters) -> tuple[list[Report], int]:
-    query = filtered_reports(staff, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, filters.page)
-    rows = session.scalars(
-        query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return list(rows), total
-
-
-def counters(session: Session, staff: StaffMember) -> dict[str, int]:
-    base = organization_reports(staff).subquery()
-    row = session.execute(
-        select(
-            func.count().filter(base.c.status == "received"),
-            func.count().filter(and_(base.c.assignee_id.is_(None), base.c.status != "closed")),
-            func.count().filter(base.c.awaiting_reply.is_(True)),
-        ).select_from(base)
-    ).one()
-    return {"new": row[0], "unassigned": row[1], "awaiting_reply": row[2]}
 
 
 # --- changing a report --------------------------------------------------------------------------
@@ -345,10 +270,3 @@ def read_referrals(session: Session, report: Report, content_key: crypto.Content
         details = json.loads(crypto.open_sealed(content_key, referral.details_sealed, REFERRAL_PURPOSE))
         result.append({"agency": referral.agency, "at": referral.created_at, **details})
     return result
-
-
-def excerpt(answers: dict[str, Any], length: int = 140) -> str:
-    text = " ".join(str(answers.get("narrative", "")).split())
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-

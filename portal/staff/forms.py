@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from portal import taxonomy
 from portal.orgs.models import ROLES
 from portal.reports.models import AGENCIES, CREDIBILITIES, SEVERITIES, STATUSES
-from portal.reports.triage import DashboardFilters
+from portal.reports.report_list import BadCursor, Cursor, DashboardFilters, sort_named
 
 STATUS_LABELS = {
     "received": taxonomy.N_("Received"),
@@ -162,10 +162,35 @@ class FilterForm(FlaskForm):
         ],
         validators=[Optional()],
     )
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])
+    # Set by the page links, never typed: where the page starts (after) or ends (before).
+    after = StringField(validators=[Optional()])
+    before = StringField(validators=[Optional()])
+
+    def validate_after(self, field) -> None:  # noqa: ANN001
+        self._parse_cursor(field)
+
+    def validate_before(self, field) -> None:  # noqa: ANN001
+        self._parse_cursor(field)
+
+    def _chosen_sort(self) -> str | None:
+        return self.sort.data if not self.sort.errors else None
+
+    def _parse_cursor(self, field) -> Cursor | None:  # noqa: ANN001
+        if not field.data:
+            return None
+        try:
+            return sort_named(self._chosen_sort()).parse(field.data)
+        except BadCursor:
+            raise ValidationError(_l("That page link is not valid, so here is the first page.")) from None
+
+    @property
+    def bad_cursor(self) -> bool:
+        return bool(self.after.errors or self.before.errors)
 
     def filters(self) -> DashboardFilters:
         valid = {name: (field.data if not field.errors else None) for name, field in self._fields.items()}
+        after = self._parse_cursor(self.after) if not self.bad_cursor else None
+        before = self._parse_cursor(self.before) if not self.bad_cursor else None
         return DashboardFilters(
             status=valid["status"] or None,
             tactic=valid["tactic"] or None,
@@ -175,8 +200,9 @@ class FilterForm(FlaskForm):
             until=valid["until"],
             assignee=valid["assignee"] or None,
             bounty=bool(valid["bounty"]),
-            sort=valid["sort"] or "newest",
-            page=valid["page"] or 1,
+            sort=self._chosen_sort() or "newest",
+            after=after,
+            before=before,
         )
 
 

@@ -29,7 +29,7 @@ from portal import taxonomy
 from portal.db import db
 from portal.orgs.models import Organization, StaffMember
 from portal.orgs.services import OrgError
-from portal.reports import attachments, followup, triage
+from portal.reports import attachments, counters, followup, report_list, triage
 from portal.reports.models import Attachment
 from portal.staff import services, sessions
 from portal.staff.auth import (
@@ -217,33 +217,29 @@ def _translated_org_error(error: OrgError) -> str:
 
 @bp.get("/")
 def dashboard():
-    counts = triage.counters(db.session, g.staff)
+    counts = counters.organization_counters(db.session, g.staff.organization_id)
     if not triage.can_read_reports(g.staff):
-        return render_template("staff/dashboard.html", counts=counts, reports=None, form=None)
+        return _committed(render_template("staff/dashboard.html", counts=counts, page=None, form=None))
     form = FilterForm(request.args)
     form.assignee.choices = _assignee_filter_choices()
     form.validate()
-    filters = form.filters()
-    reports, total = triage.dashboard_page(db.session, g.staff, filters)
-    rows = []
-    opened_ids = []
-    for report in reports:
-        try:
-            _key, answers = triage.open_report(db.session, g.staff, g.staff_key, report)
-        except triage.NoKeyForReport:
-            rows.append({"report": report, "excerpt": None})
-            continue
-        opened_ids.append(report.id)
-        rows.append({"report": report, "excerpt": triage.excerpt(answers)})
+    page = report_list.dashboard_page(db.session, g.staff, form.filters())
+    excerpts = report_list.excerpts(db.session, g.staff, g.staff_key, page.reports)
+    opened_ids = [report_id for report_id, text in excerpts.items() if text is not None]
     if opened_ids:
         audit("report_decrypted", target_type="report_list", view="dashboard", report_ids=opened_ids)
-        db.session.commit()
-    pages = max(1, -(-total // triage.PAGE_SIZE))
-    args = kept_filters(form)
-    return render_template(
-        "staff/dashboard.html", counts=counts, reports=rows, form=form, total=total,
-        page=filters.page, pages=pages, args=args,
-    )
+    # Page links keep the filters and sort, never the position they came from.
+    args = {name: value for name, value in kept_filters(form).items() if name not in ("after", "before")}
+    return _committed(render_template(
+        "staff/dashboard.html", counts=counts, form=form, page=page, excerpts=excerpts, args=args,
+    ))
+
+
+def _committed(html: str) -> str:
+    """Commit once the page is rendered: committing first would expire every row it shows, and
+    reading them again would cost a query per report."""
+    db.session.commit()
+    return html
 
 
 def _assignee_filter_choices() -> list[tuple[str, str]]:

@@ -40,3 +40,47 @@ def test_first_sign_in_enrols_and_reaches_a_report(browser, live_portal, app):
     page.click("form[action$='/status'] button[type=submit]")
     assert "Looking into it" in page.content()
     assert page.csp_violations == []  # type: ignore[attr-defined]
+
+
+def test_paging_the_dashboard_and_linking_an_official_found_by_search(browser, live_portal, app, monkeypatch):
+    from portal.reports import report_list
+    from tests.officials import add_person
+    from tests.staff.test_report_pages import file_report
+
+    monkeypatch.setattr(report_list, "PAGE_SIZE", 5)  # the live server runs in this process
+    reports = [file_report(app, f"Account number {number}.") for number in range(12)]
+    person = add_person(name_latin="Gao Fenglin", name_chinese="高峰林")
+    staff = db.session.scalars(select(StaffMember)).one()
+    staff.totp_confirmed = True
+    db.session.commit()
+
+    page = new_page(browser, javascript=False)  # paging and searching need no JavaScript
+    page.goto(f"{live_portal}/staff/login")
+    page.fill("#email", staff.email)
+    page.fill("#password", STAFF_PASSWORD)
+    page.fill("#code", current_code(app, staff))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_portal}/staff/")
+
+    def listed() -> list[int]:
+        return [int(text) for text in page.locator("table.reports tbody td:first-child a").all_inner_texts()]
+
+    newest_first = sorted(reports, reverse=True)
+    forward = [listed()]
+    while page.locator("a[rel=next]").count():
+        page.click("a[rel=next]")
+        forward.append(listed())
+    assert forward == [newest_first[0:5], newest_first[5:10], newest_first[10:12]]
+    page.click("a[rel=prev]")
+    assert listed() == newest_first[5:10]
+    page.click("a[rel=prev]")
+    assert listed() == newest_first[0:5]
+    assert page.locator("a[rel=prev]").count() == 0
+
+    page.click(f"table.reports a[href='/staff/reports/{newest_first[0]}']")
+    page.fill("#person-query", "高峰")
+    page.click("form[role=search] button[type=submit]")
+    page.check(f"input[name=person_id][value='{person.id}']")
+    page.click("form[action$='/links'] button[type=submit]")
+    assert page.locator(f"#h-links ~ ul a[href='/staff/officials/people/{person.id}']").inner_text() == "Gao Fenglin 高峰林"
+    assert page.csp_violations == []  # type: ignore[attr-defined]
