@@ -187,12 +187,15 @@ class LivePortal:
         self.portal("init")
         self.portal("org", "add", "intake", "Coalition intake team", "--default-recipient")
         self.portal("keys", "recovery-init", "--out", str(self.recovery_key_file))
-        added = self.portal(
-            "staff", "add", STAFF_EMAIL, "--org", "intake", "--role", "triager", "--password-stdin",
-            stdin=STAFF_PASSWORD + "\n",
-        )
-        self.otpauth_uri = next(line for line in added.splitlines() if line.startswith("otpauth://"))
+        self.otpauth_uri = self.add_staff(STAFF_EMAIL)
         return self
+
+    def add_staff(self, email: str, role: str = "triager", password: str = STAFF_PASSWORD) -> str:
+        """`portal staff add`, as an operator does; the authenticator URI it prints."""
+        added = self.portal(
+            "staff", "add", email, "--org", "intake", "--role", role, "--password-stdin", stdin=password + "\n"
+        )
+        return next(line for line in added.splitlines() if line.startswith("otpauth://"))
 
     def start(self, timeout: float = 60) -> LivePortal:
         self.port = free_port()
@@ -362,10 +365,11 @@ class Reporter:
 
 
 class StaffBrowser(Reporter):
-    """The triager's browser: signs in, enrols the authenticator the first time, reads reports."""
+    """The triager's browser: signs in with the authenticator the CLI set up, reads reports."""
 
-    def __init__(self, base: str, otpauth_uri: str) -> None:
+    def __init__(self, base: str, otpauth_uri: str, email: str = STAFF_EMAIL, password: str = STAFF_PASSWORD) -> None:
         super().__init__(base)
+        self.email, self.password = email, password
         encoded = parse_qs(urlsplit(otpauth_uri).query)["secret"][0]
         self.secret = base64.b32decode(encoded + "=" * (-len(encoded) % 8))
         self.last_step = -1
@@ -385,17 +389,55 @@ class StaffBrowser(Reporter):
         body = urlencode({"csrf_token": hidden_value(page.body, "csrf_token"), **fields}).encode()
         return self.post(path, body, "application/x-www-form-urlencoded")
 
-    def sign_in(self, *, first_time: bool) -> None:
-        fields = {"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "code": "" if first_time else self.current_code()}
+    def sign_in(self) -> None:
+        """Email, password and the authenticator's code, from the very first sign-in."""
+        fields = {"email": self.email, "password": self.password, "code": self.current_code()}
         answer = self.form_post("/staff/login", fields)
-        if answer.status != 303:
-            raise AssertionError(f"sign-in answered {answer.status}")
-        if first_time:
-            enrolled = self.form_post("/staff/enrol", {"code": self.current_code()})
-            if enrolled.status != 303:
-                raise AssertionError(f"enrolment answered {enrolled.status}")
+        if answer.status != 303 or answer.location.removeprefix(self.base) != "/staff/":
+            raise AssertionError(f"sign-in answered {answer.status} to {answer.location}")
 
 
 def unique_narrative(tag: str = "") -> str:
     """A narrative no other report has, so each receipt can be matched to what was sent."""
     return f"Someone followed me home after the vigil {tag} {secrets.token_hex(8)}."
+
+
+def add_staff_member(portal: LivePortal, email: str, role: str, password: str, org: str = "intake") -> str:
+    """`portal staff add` as an operator runs it; return the otpauth:// URI it printed."""
+    added = portal.portal("staff", "add", email, "--org", org, "--role", role, "--password-stdin", stdin=password + "\n")
+    return next(line for line in added.splitlines() if line.startswith("otpauth://"))
+
+
+def server_errors(portal: LivePortal) -> str:
+    """The tracebacks the server logged, if any, for a failure message."""
+    log = portal.log_file.read_text(errors="replace")
+    return "\n".join(part.split("\n\n", 1)[0] for part in log.split("Traceback (most recent call last):")[1:])
+
+
+def worker_pids(portal: LivePortal) -> list[int]:
+    """The server's request-serving processes: gunicorn's workers, or the process itself."""
+    if portal.process is None:
+        return []
+    pid = portal.process.pid
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [int(child) for child in children] or [pid]
+
+
+def resident_kib(pid: int, field_name: str = "VmRSS") -> int:
+    """A process's resident memory (or its peak, ``VmHWM``) in KiB, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field_name}:"):
+            return int(line.split()[1])
+    raise LookupError(f"no {field_name} for process {pid}")
+
+
+def reset_peak_resident(pid: int) -> bool:
+    """Start a process's VmHWM afresh from its current RSS (Linux 4.0+); False if not allowed."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True

@@ -124,7 +124,7 @@ def files_open_intact(portal: LivePortal, receipts: list[str]) -> bool:
             report = db.session.scalars(select(Report).where(Report.lookup_id == lookup)).one()
             key = content_key_for_reporter(report, crypto.unlock_keypair(normalized, receipt_lock(report)))
             (attachment,) = db.session.scalars(select(Attachment).where(Attachment.report_id == report.id))
-            if attachments.verify(db.session, attachment, key).size != len(EVIDENCE):
+            if attachments.verify(db.session, attachment, key).details.size != len(EVIDENCE):
                 return False
         db.session.remove()
         db.engine.dispose()
@@ -149,7 +149,7 @@ def test_a_killed_server_leaves_nothing_half_written(portal):
         used_step = staff.last_step if staff else -1
         staff = StaffBrowser(portal.url, portal.otpauth_uri)  # a new port: the same person signs in
         staff.last_step = used_step  # and the authenticator never offers a used code again
-        staff.sign_in(first_time=round_number == 0)
+        staff.sign_in()
         accepted |= load_then_kill(portal, staff, seconds=6 + rng.random() * 4)
 
     assert len(accepted) >= 4, "the load produced too few reports to say anything"

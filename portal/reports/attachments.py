@@ -472,13 +472,39 @@ def _file_key(attachment: Attachment, content_key: crypto.ContentKey) -> bytes:
     return crypto.open_sealed(content_key, attachment.file_key_sealed, FILE_KEY_PURPOSE)
 
 
-def _sealed_chunks(session: Session, attachment: Attachment) -> Iterator[bytes]:
+@dataclass(frozen=True)
+class SealedFile:
+    """What reading a stored file needs, loaded up front: plain values, no ORM object.
+
+    A download's body is sent after the view has returned and its request's session is gone, so
+    the stream must not reach back into that session (a lazy load there fails on a real server,
+    though not under Flask's test client). It reads the chunks on a connection of its own.
+    """
+
+    attachment_id: int
+    chunk_count: int
+    stream_header: bytes
+    file_key: bytes
+    details: AttachmentDetails
+
+
+def sealed_file(attachment: Attachment, content_key: crypto.ContentKey) -> SealedFile:
+    return SealedFile(
+        attachment_id=attachment.id,
+        chunk_count=attachment.chunk_count,
+        stream_header=attachment.stream_header,
+        file_key=_file_key(attachment, content_key),
+        details=read_details(attachment, content_key),
+    )
+
+
+def _sealed_chunks(executor: Session | Connection, sealed: SealedFile) -> Iterator[bytes]:
     """The stored chunks in order, a few at a time; a gap or surplus is damage."""
     expected = 0
     while True:
-        rows = session.execute(
+        rows = executor.execute(
             select(AttachmentChunk.position, AttachmentChunk.data)
-            .where(AttachmentChunk.attachment_id == attachment.id, AttachmentChunk.position >= expected)
+            .where(AttachmentChunk.attachment_id == sealed.attachment_id, AttachmentChunk.position >= expected)
             .order_by(AttachmentChunk.position)
             .limit(_READ_BATCH)
         ).all()
@@ -489,17 +515,32 @@ def _sealed_chunks(session: Session, attachment: Attachment) -> Iterator[bytes]:
                 raise AttachmentDamaged(f"chunk {expected} is missing")
             yield data
             expected += 1
-    if expected != attachment.chunk_count:
+    if expected != sealed.chunk_count:
         raise AttachmentDamaged("the number of chunks is wrong")
+
+
+def _plaintext(executor: Session | Connection, sealed: SealedFile) -> Iterator[bytes]:
+    try:
+        yield from crypto.decrypt_stream(
+            sealed.file_key, _with_header(sealed.stream_header, _sealed_chunks(executor, sealed))
+        )
+    except crypto.CryptoError as exc:
+        raise AttachmentDamaged(str(exc)) from exc
 
 
 def plaintext(session: Session, attachment: Attachment, content_key: crypto.ContentKey) -> Iterator[bytes]:
     """Decrypt a stored file chunk by chunk, failing loudly on any damage."""
-    key = _file_key(attachment, content_key)
-    try:
-        yield from crypto.decrypt_stream(key, _with_header(attachment.stream_header, _sealed_chunks(session, attachment)))
-    except crypto.CryptoError as exc:
-        raise AttachmentDamaged(str(exc)) from exc
+    return _plaintext(session, sealed_file(attachment, content_key))
+
+
+def stream_plaintext(engine: Engine, sealed: SealedFile) -> Iterator[bytes]:
+    """Decrypt a stored file for a response body, on a connection of its own.
+
+    The connection goes back to the pool when the body is sent, or when the client goes away and
+    the server closes the iterator.
+    """
+    with engine.connect() as connection:
+        yield from _plaintext(connection, sealed)
 
 
 def _with_header(header: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -507,17 +548,17 @@ def _with_header(header: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     yield from chunks
 
 
-def verify(session: Session, attachment: Attachment, content_key: crypto.ContentKey) -> AttachmentDetails:
+def verify(session: Session, attachment: Attachment, content_key: crypto.ContentKey) -> SealedFile:
     """Check every chunk and the SHA-256 of the whole before a single byte is handed out."""
-    details = read_details(attachment, content_key)
+    sealed = sealed_file(attachment, content_key)
     digest = hashlib.sha256()
     size = 0
-    for block in plaintext(session, attachment, content_key):
+    for block in _plaintext(session, sealed):
         digest.update(block)
         size += len(block)
-    if digest.hexdigest() != details.sha256 or size != details.size:
+    if digest.hexdigest() != sealed.details.sha256 or size != sealed.details.size:
         raise AttachmentDamaged("the file does not match its checksum")
-    return details
+    return sealed
 
 
 def file_bytes_of(session: Session, report_id: int) -> int:

@@ -74,7 +74,7 @@ class LoginForm(FlaskForm):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[Optional(), Length(max=16)],
-        description=_l("Leave empty only the first time you sign in, before you set up the app."),
+        description=_l("Leave it empty only the first time you sign in with a setup code from your administrator."),
     )
 
 

@@ -146,6 +146,12 @@ def sign_in(
     Every failure raises the same :class:`SignInFailed` and costs the same Argon2id check, whether
     the email exists or not. A staff member who has not enrolled an authenticator yet is let
     through with ``needs_enrolment`` and must enrol before anything else.
+
+    Only a one-time setup code (an invited member's first sign-in) lets a member in without a
+    second-factor code, to enrol. Everyone else gives a code from the first sign-in: an account
+    made with the CLI already has the secret the CLI printed, so its password alone must never
+    reach the page that shows that secret, or whoever learnt the password first would own the
+    second factor.
     """
     email_key = _email_key(email, rate_limit_key)
     blocked_until = _blocked_until(session, email_key)
@@ -168,9 +174,12 @@ def sign_in(
     if not password_ok:
         _record_failure(session, email_key, now)
         raise SignInFailed()
-    if staff.totp_confirmed and not accept_code(staff, code, totp_key=totp_key, now=now):
-        _record_failure(session, email_key, now)
-        raise SignInFailed()
+    enrolling_with_setup_code = staff.needs_new_password and not staff.totp_confirmed
+    if not enrolling_with_setup_code:
+        if not accept_code(staff, code, totp_key=totp_key, now=now):
+            _record_failure(session, email_key, now)
+            raise SignInFailed()
+        staff.totp_confirmed = True  # a right code proves the authenticator holds the secret
 
     if not lock.is_current:
         set_staff_lock(staff, crypto.lock_keypair(private_key, password, kdf))

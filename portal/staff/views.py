@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -514,23 +513,23 @@ def download(report_id: int, attachment_id: int):
     report, content_key, attachment = _attachment(report_id, attachment_id)
     try:
         # The whole file is checked first, so a damaged one is refused rather than half-sent.
-        details = attachments.verify(db.session, attachment, content_key)
+        sealed = attachments.verify(db.session, attachment, content_key)
     except attachments.AttachmentDamaged:
         log.error("attachment %s failed verification", attachment.id)
         return render_template("staff/damaged.html", report=report), 422
     audit("attachment_downloaded", target_type="report", target_id=report.id, attachment=attachment.id)
     db.session.commit()
-    headers = _download_headers(details.name)
-    headers["Content-Length"] = str(details.size)
-    body = stream_with_context(attachments.plaintext(db.session, attachment, content_key))
-    return Response(body, headers=headers)
+    headers = _download_headers(sealed.details.name)
+    headers["Content-Length"] = str(sealed.details.size)
+    # The body is sent after this request's session is gone: it reads on a connection of its own.
+    return Response(attachments.stream_plaintext(db.engine, sealed), headers=headers)
 
 
 @bp.get("/reports/<int:report_id>/files/<int:attachment_id>/without-metadata")
 def download_without_metadata(report_id: int, attachment_id: int):
     report, content_key, attachment = _attachment(report_id, attachment_id)
     try:
-        details = attachments.verify(db.session, attachment, content_key)
+        details = attachments.verify(db.session, attachment, content_key).details
         data = b"".join(attachments.plaintext(db.session, attachment, content_key))
     except attachments.AttachmentDamaged:
         return render_template("staff/damaged.html", report=report), 422

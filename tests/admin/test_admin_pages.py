@@ -120,6 +120,26 @@ def setup_code_from(html: str) -> str:
 # --- adding a staff member ----------------------------------------------------------------------
 
 
+def role_radios(html: str) -> dict[str, str]:
+    """The role radios as rendered: value -> the text of its label."""
+    radios = re.findall(r'<input type="radio" name="role" id="([^"]+)" value="([^"]*)"', html)
+    labels = dict(re.findall(r'<label for="([^"]+)">([^<]*)</label>', html))
+    return {value: labels.get(radio_id, "").strip() for radio_id, value in radios}
+
+
+def test_the_role_choices_on_the_page_have_values_and_labels_and_work(org_admin):
+    client, _admin = org_admin
+    page = client.get("/staff/admin/staff").get_data(as_text=True)
+
+    radios = role_radios(page)
+
+    assert radios == {"triager": "Triager", "org_admin": "Organization administrator", "analyst": "Analyst"}
+    # Submit exactly what the page offers, as a browser would.
+    response = invite(client, "analyst@example.org", role=next(v for v, label in radios.items() if label == "Analyst"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert member("analyst@example.org").role == "analyst"
+
+
 def test_an_added_member_gets_a_setup_code_shown_once_and_never_stored(org_admin):
     client, admin = org_admin
 

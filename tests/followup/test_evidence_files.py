@@ -9,6 +9,7 @@ import os
 import secrets
 import stat
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -308,6 +309,32 @@ def test_an_untouched_file_downloads_whole(stored_file):
 
     assert response.status_code == 200
     assert response.data == content
+
+
+def test_the_download_streams_after_the_request_session_is_gone(stored_file):
+    # A real server sends the body after the view has returned and its session was removed. The
+    # test's own app context would lend the request its session and hide a lazy load, so the
+    # request runs on a thread of its own, as on a server, and its body is read after it ends.
+    staff, report_id, attachment_id, content = stored_file
+    outcome: dict[str, object] = {}
+
+    def download() -> None:
+        response = staff.get(f"/staff/reports/{report_id}/files/{attachment_id}", buffered=False)
+        try:
+            outcome["status"] = response.status_code
+            outcome["body"] = b"".join(response.response)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = repr(error)
+        finally:
+            response.close()
+
+    thread = threading.Thread(target=download)
+    thread.start()
+    thread.join(timeout=60)
+
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["status"] == 200
+    assert outcome["body"] == content
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from portal.db import db
 from portal.orgs.services import is_common_password
 from portal.staff import services
 from portal.staff.models import SignInThrottle, StaffSession
-from tests.conftest import STAFF_PASSWORD, current_code, hidden_value, sign_in
+from tests.conftest import STAFF_PASSWORD, TEST_KDF, current_code, hidden_value, sign_in
 
 GENERIC_ERROR = "The email, password or code is not right."
 
@@ -149,10 +149,45 @@ def test_failed_sign_ins_are_audited(app, client, member):
     assert "wrong password" not in (event.details or "")
 
 
-def test_first_sign_in_enrols_the_authenticator(app, client, factory):
+def test_a_cli_made_account_needs_its_code_from_the_first_sign_in(app, client, factory):
     factory.organization()
-    staff = factory.staff()  # created by the CLI: not enrolled yet
-    response = attempt(client, staff.email, STAFF_PASSWORD)
+    staff = factory.staff()  # made by the CLI, which printed the authenticator's secret
+
+    without_code = attempt(client, staff.email, STAFF_PASSWORD)
+    wrong_code = attempt(client, staff.email, STAFF_PASSWORD, "000000")
+
+    for refused in (without_code, wrong_code):
+        assert refused.status_code == 422
+        assert GENERIC_ERROR in refused.get_data(as_text=True)
+    # The password alone never reaches the page that shows the secret.
+    assert client.get("/staff/enrol").status_code == 302
+    assert "secret=" not in without_code.get_data(as_text=True)
+
+    signed_in = attempt(client, staff.email, STAFF_PASSWORD, current_code(app, staff))
+    assert signed_in.headers["Location"] == "/staff/"
+    db.session.refresh(staff)
+    assert staff.totp_confirmed
+
+
+def invited_member(app, factory):
+    from portal.orgs.models import Organization
+
+    factory.organization()
+    organization = db.session.scalars(select(Organization)).one()
+    return services.invite_staff_member(
+        db.session, email="new@example.org", organization=organization, role="triager",
+        kdf=TEST_KDF,
+        totp_key=app.config["PORTAL_SECRETS"].totp_key, now=dt.datetime.now(dt.UTC),
+    )
+
+
+def test_an_invited_member_enrols_with_the_setup_code(app, client, factory):
+    invited = invited_member(app, factory)
+    db.session.commit()
+    staff = invited.staff
+
+    response = attempt(client, staff.email, invited.setup_code)
+
     assert response.headers["Location"] == "/staff/enrol"
     assert client.get("/staff/").headers["Location"] == "/staff/enrol"
     page = client.get("/staff/enrol").get_data(as_text=True)
@@ -160,10 +195,20 @@ def test_first_sign_in_enrols_the_authenticator(app, client, factory):
     wrong = client.post("/staff/enrol", data={"csrf_token": hidden_value(page, "csrf_token"), "code": "000000"})
     assert wrong.status_code == 422
     done = client.post("/staff/enrol", data={"csrf_token": hidden_value(page, "csrf_token"), "code": current_code(app, staff)})
-    assert done.headers["Location"] == "/staff/"
-    assert client.get("/staff/").status_code == 200
+    assert done.headers["Location"] == "/staff/password"
     db.session.refresh(staff)
     assert staff.totp_confirmed
+
+
+def test_once_enrolled_the_setup_code_alone_no_longer_signs_in(app, client, factory):
+    invited = invited_member(app, factory)
+    invited.staff.totp_confirmed = True  # enrolled, but the password not chosen yet
+    db.session.commit()
+
+    response = attempt(client, invited.staff.email, invited.setup_code)
+
+    assert response.status_code == 422
+    assert attempt(client, invited.staff.email, invited.setup_code, current_code(app, invited.staff)).status_code == 303
 
 
 def test_sign_out_wipes_the_session(app, client, member):
