@@ -117,6 +117,9 @@ PERPETRATORS = (
     ("unknown", N_("I don't know")),
 )
 
+#: The tactic a reporter's "a bounty was involved" answer stands for, and the dashboard's bounty filter.
+BOUNTY_TACTIC = "LEG-BOUNTY"
+
 BOUNTY_ANSWERS = (
     ("no", N_("No")),
     ("yes", N_("Yes")),

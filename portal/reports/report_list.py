@@ -23,7 +23,9 @@ from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
 from portal import crypto
+from portal.inputs import parse_id
 from portal.orgs.models import StaffMember
+from portal.reports import damage
 from portal.reports.models import (
     SEVERITY_RANKS,
     STATUS_RANKS,
@@ -33,13 +35,10 @@ from portal.reports.models import (
     ReportTactic,
     WrappedKey,
 )
-from portal.reports.services import read_answers
 from portal.reports.triage import visible_reports
-from portal.taxonomy import TACTIC_CODES
+from portal.taxonomy import BOUNTY_TACTIC, TACTIC_CODES
 
 PAGE_SIZE = 25
-#: Report ids are 32-bit integers on PostgreSQL; a larger one in a link is not a report.
-LARGEST_ID = 2**31 - 1
 CURSOR_MAX_LENGTH = 40
 EXCERPT_LENGTH = 140
 
@@ -101,10 +100,11 @@ class Sort:
     def parse(self, text: str) -> Cursor:
         if len(text) > CURSOR_MAX_LENGTH or text.count(",") != 1:
             raise BadCursor("not a cursor")
-        key, _comma, report_id = text.partition(",")
-        if not report_id.isascii() or not report_id.isdigit() or not 1 <= int(report_id) <= LARGEST_ID:
+        key, _comma, id_text = text.partition(",")
+        report_id = parse_id(id_text)
+        if report_id is None:
             raise BadCursor("not a report id")
-        return Cursor(self.parse_key(key), int(report_id))
+        return Cursor(self.parse_key(key), report_id)
 
     def format(self, cursor: Cursor) -> str:
         return f"{self.format_key(cursor.key)},{cursor.report_id}"
@@ -133,6 +133,9 @@ class DashboardFilters:
     until: dt.date | None = None
     assignee: str | None = None  # a staff id, "me" or "none"
     bounty: bool = False
+    #: Report-id queries the list is kept within, made by the packages that know those links
+    #: (reports linked to an official, reports of a campaign).
+    within: tuple[Select, ...] = ()
     sort: str = DEFAULT_SORT
     after: Cursor | None = None  # the page that follows this row
     before: Cursor | None = None  # the page that precedes this row
@@ -149,7 +152,7 @@ def filtered_reports(staff: StaffMember, filters: DashboardFilters) -> Select:
     if filters.tactic in TACTIC_CODES:
         query = query.where(Report.tactics.any(ReportTactic.code == filters.tactic))
     if filters.bounty:
-        query = query.where(Report.tactics.any(ReportTactic.code == "LEG-BOUNTY"))
+        query = query.where(Report.tactics.any(ReportTactic.code == BOUNTY_TACTIC))
     if filters.community:
         query = query.where(Report.community == filters.community)
     if filters.province:
@@ -164,6 +167,8 @@ def filtered_reports(staff: StaffMember, filters: DashboardFilters) -> Select:
         query = query.where(Report.assignee_id == staff.id)
     elif filters.assignee and filters.assignee.isdigit():
         query = query.where(Report.assignee_id == int(filters.assignee))
+    for report_ids in filters.within:
+        query = query.where(Report.id.in_(report_ids))
     return query
 
 
@@ -271,5 +276,5 @@ def excerpts(
         except (KeyError, crypto.CryptoError):
             result[report.id] = None
             continue
-        result[report.id] = excerpt(read_answers(report, content_key))
+        result[report.id] = excerpt(damage.readable_answers(report, content_key))
     return result

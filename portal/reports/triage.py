@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal import crypto
 from portal.orgs.models import READER_ROLES, Organization, StaffMember
+from portal.reports import damage
 from portal.reports.models import (
     AGENCIES,
     CREDIBILITIES,
@@ -30,8 +32,8 @@ from portal.reports.models import (
     WrappedKey,
     report_organizations,
 )
-from portal.reports.services import content_key_for_staff, read_answers, readers_of
-from portal.taxonomy import COMMUNITIES, PERPETRATORS, PROVINCES, TACTIC_CODES
+from portal.reports.services import content_key_for_staff, readers_of
+from portal.taxonomy import BOUNTY_TACTIC, COMMUNITIES, PERPETRATORS, PROVINCES, TACTIC_CODES
 
 NOTE_PURPOSE = b"portal note v1"
 STATUS_REASON_PURPOSE = b"portal status reason v1"
@@ -88,7 +90,8 @@ def open_report(
         content_key = content_key_for_staff(session, report, staff, private_key)
     except crypto.CryptoError as exc:
         raise NoKeyForReport() from exc
-    return content_key, read_answers(report, content_key)
+    # Damaged answers are marked, not raised: the rest of the report can still be worked on.
+    return content_key, damage.readable_answers(report, content_key)
 
 
 # --- changing a report --------------------------------------------------------------------------
@@ -121,7 +124,7 @@ def status_history(session: Session, report: Report, content_key: crypto.Content
             "status": change.status,
             "at": change.created_at,
             "by": change.staff_member_id,
-            "reason": crypto.open_sealed(content_key, change.reason_sealed, STATUS_REASON_PURPOSE).decode("utf-8"),
+            "reason": damage.open_text(content_key, change.reason_sealed, STATUS_REASON_PURPOSE, "status reason"),
         }
         for change in changes
     ]
@@ -159,6 +162,54 @@ class TriageRecord:
     incident_month: dt.date | None
     perpetrator_type: str | None
     duplicate_of_id: int | None
+
+
+def _known(value: object, choices: tuple[tuple[str, str], ...]) -> str | None:
+    return value if isinstance(value, str) and value in {code for code, _ in choices} else None
+
+
+def _first_known(values: object, choices: tuple[tuple[str, str], ...]) -> str | None:
+    """The first of the reporter's choices that the triage record can hold, if any."""
+    for value in values if isinstance(values, list) else []:
+        if _known(value, choices) is not None:
+            return value
+    return None
+
+
+def _month_of(answers: dict[str, Any]) -> dt.date | None:
+    # The form stores YYYY, YYYY-MM or YYYY-MM-DD; a year alone names no month.
+    if answers.get("when_precision") not in ("month", "day", "range"):
+        return None
+    match = re.match(r"(\d{4})-(\d{2})", str(answers.get("when_start") or ""))
+    if match is None:
+        return None
+    try:
+        return dt.date(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError:
+        return None
+
+
+def suggested_record(answers: dict[str, Any]) -> TriageRecord:
+    """A first triage record read off the reporter's own answers, for a triager to confirm.
+
+    Only what the reporter said and the record can hold: their tactics (and the bounty tactic
+    when they answered that a bounty was involved), province, month, first community and first
+    perpetrator named. "I don't know" stays unknown. Severity and credibility are staff's call.
+    """
+    tactics = [code for code in answers.get("tactics") or [] if code in TACTIC_CODES]
+    if answers.get("bounty") == "yes" and BOUNTY_TACTIC not in tactics:
+        tactics.append(BOUNTY_TACTIC)
+    perpetrator = _first_known([p for p in answers.get("perpetrators") or [] if p != "unknown"], PERPETRATORS)
+    return TriageRecord(
+        tactics=tactics,
+        severity=None,
+        credibility=None,
+        community=_first_known(answers.get("communities"), COMMUNITIES),
+        province=_known(answers.get("province"), PROVINCES),
+        incident_month=_month_of(answers),
+        perpetrator_type=perpetrator,
+        duplicate_of_id=None,
+    )
 
 
 def _check_choice(value: str | None, allowed: tuple[str, ...] | list[str], label: str) -> None:
@@ -211,7 +262,7 @@ def read_notes(session: Session, report: Report, content_key: crypto.ContentKey)
             "id": note.id,
             "at": note.created_at,
             "by": note.staff_member_id,
-            "text": crypto.open_sealed(content_key, note.body_sealed, NOTE_PURPOSE).decode("utf-8"),
+            "text": damage.open_text(content_key, note.body_sealed, NOTE_PURPOSE, "note"),
         }
         for note in notes
     ]
@@ -267,6 +318,8 @@ def read_referrals(session: Session, report: Report, content_key: crypto.Content
     referrals = session.scalars(select(Referral).where(Referral.report_id == report.id).order_by(Referral.id))
     result = []
     for referral in referrals:
-        details = json.loads(crypto.open_sealed(content_key, referral.details_sealed, REFERRAL_PURPOSE))
+        details = damage.open_json(content_key, referral.details_sealed, REFERRAL_PURPOSE, "referral")
+        if not isinstance(details, dict):
+            details = {"file_number": damage.Damaged(), "outcome": ""}
         result.append({"agency": referral.agency, "at": referral.created_at, **details})
     return result

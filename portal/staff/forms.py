@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -22,6 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from portal import taxonomy
+from portal.forms import PortalForm, WholeNumberField, coerce_id, strip
+from portal.inputs import LARGEST_ID
 from portal.orgs.models import ROLES
 from portal.reports.models import AGENCIES, CREDIBILITIES, SEVERITIES, STATUSES
 from portal.reports.report_list import BadCursor, Cursor, DashboardFilters, sort_named
@@ -68,7 +68,7 @@ def _pairs(pairs: tuple[tuple[str, str], ...], blank: str | None = None) -> list
     return choices + [SelectChoice(code, _l(label)) for code, label in pairs]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     code = StringField(
@@ -78,11 +78,11 @@ class LoginForm(FlaskForm):
     )
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(PortalForm):
     code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=16)])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(PortalForm):
     current_password = PasswordField(_l("Current password (or your setup code)"), validators=[DataRequired(), Length(max=1024)])
     new_password = PasswordField(
         _l("New password"),
@@ -95,24 +95,26 @@ class PasswordForm(FlaskForm):
     )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PortalForm):
     status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS, STATUSES))
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Please give a reason.")), Length(max=5000)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     assignee = SelectField(_l("Assigned to"), choices=[], validate_choice=True)
 
 
-class TriageForm(FlaskForm):
+class TriageForm(PortalForm):
     tactics = SelectMultipleField(_l("Tactics"), choices=[SelectChoice(code) for code in taxonomy.TACTIC_CODES])
     severity = SelectField(_l("Severity"), choices=_choices(SEVERITY_LABELS, SEVERITIES, taxonomy.N_("Not assessed")), default="")
     credibility = SelectField(_l("Credibility"), choices=_choices(CREDIBILITY_LABELS, CREDIBILITIES, taxonomy.N_("Not assessed")), default="")
     community = SelectField(_l("Community"), choices=_pairs(taxonomy.COMMUNITIES, taxonomy.N_("Unknown")), default="")
     province = SelectField(_l("Province or territory"), choices=_pairs(taxonomy.PROVINCES, taxonomy.N_("Unknown")), default="")
-    month = StringField(_l("Month of the incident (YYYY-MM)"), validators=[Optional(), Length(max=7)])
+    month = StringField(_l("Month of the incident (YYYY-MM)"), filters=[strip], validators=[Optional(), Length(max=7)])
     perpetrator_type = SelectField(_l("Perpetrator type"), choices=_pairs(taxonomy.PERPETRATORS, taxonomy.N_("Unknown")), default="")
-    duplicate_of = IntegerField(_l("Duplicate of report number"), validators=[Optional(), NumberRange(min=1)])
+    duplicate_of = WholeNumberField(
+        _l("Duplicate of report number"), validators=[Optional(), NumberRange(min=1, max=LARGEST_ID)]
+    )
 
     def validate_month(self, field) -> None:  # noqa: ANN001
         if not field.data:
@@ -126,21 +128,21 @@ class TriageForm(FlaskForm):
         return dt.date.fromisoformat(self.month.data + "-01") if self.month.data else None
 
 
-class NoteForm(FlaskForm):
+class NoteForm(PortalForm):
     text = TextAreaField(_l("New note"), validators=[DataRequired(message=_l("The note is empty.")), Length(max=20000)])
 
 
-class ShareForm(FlaskForm):
-    organization = SelectField(_l("Share with"), choices=[], coerce=int)
+class ShareForm(PortalForm):
+    organization = SelectField(_l("Share with"), choices=[], coerce=coerce_id)
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(PortalForm):
     agency = SelectField(_l("Agency"), choices=_choices(AGENCY_LABELS, AGENCIES))
     file_number = StringField(_l("File number"), validators=[Optional(), Length(max=200)])
     outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=5000)])
 
 
-class FilterForm(FlaskForm):
+class FilterForm(PortalForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -152,6 +154,11 @@ class FilterForm(FlaskForm):
     until = DateField(_l("Received until"), validators=[Optional()])
     assignee = SelectField(_l("Assigned to"), choices=[], validators=[Optional()])
     bounty = BooleanField(_l("Bounty-related only"))
+    official = StringField(
+        _l("Linked to an official"), validators=[Optional(), Length(max=200)],
+        description=_l("A name or part of one, in Latin or Chinese script."),
+    )
+    campaign = SelectField(_l("Campaign"), choices=[], validators=[Optional()])
     sort = SelectField(
         _l("Sort"),
         choices=[
@@ -163,8 +170,8 @@ class FilterForm(FlaskForm):
         validators=[Optional()],
     )
     # Set by the page links, never typed: where the page starts (after) or ends (before).
-    after = StringField(validators=[Optional()])
-    before = StringField(validators=[Optional()])
+    after = StringField(filters=[strip], validators=[Optional()])
+    before = StringField(filters=[strip], validators=[Optional()])
 
     def validate_after(self, field) -> None:  # noqa: ANN001
         self._parse_cursor(field)
@@ -187,7 +194,7 @@ class FilterForm(FlaskForm):
     def bad_cursor(self) -> bool:
         return bool(self.after.errors or self.before.errors)
 
-    def filters(self) -> DashboardFilters:
+    def filters(self, within: tuple = ()) -> DashboardFilters:
         valid = {name: (field.data if not field.errors else None) for name, field in self._fields.items()}
         after = self._parse_cursor(self.after) if not self.bad_cursor else None
         before = self._parse_cursor(self.before) if not self.bad_cursor else None
@@ -200,35 +207,36 @@ class FilterForm(FlaskForm):
             until=valid["until"],
             assignee=valid["assignee"] or None,
             bounty=bool(valid["bounty"]),
+            within=within,
             sort=self._chosen_sort() or "newest",
             after=after,
             before=before,
         )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     role = RadioField(_l("Role"), choices=_choices(ROLE_LABELS, ROLES), default="triager")
 
 
-class OrganizationForm(FlaskForm):
+class OrganizationForm(PortalForm):
     slug = StringField(_l("Short name (letters, digits, dashes)"), validators=[DataRequired(), Length(max=64)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     default_recipient = BooleanField(_l("Pre-select on the report form (intake team)"))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PortalForm):
     class Meta:
         csrf = False
 
     action = SelectField(_l("Action"), choices=[], validators=[Optional()])
-    actor = IntegerField(_l("Staff member number"), validators=[Optional()])
+    actor = WholeNumberField(_l("Staff member number"), validators=[Optional(), NumberRange(min=1, max=LARGEST_ID)])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])
+    page = WholeNumberField(validators=[Optional(), NumberRange(min=1, max=100000)])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(PortalForm):
     text = TextAreaField(
         _l("Reply to the reporter"),
         validators=[DataRequired(message=_l("The message is empty.")), Length(max=50_000)],
@@ -236,7 +244,7 @@ class ReplyForm(FlaskForm):
     )
 
 
-class DeleteReportForm(FlaskForm):
+class DeleteReportForm(PortalForm):
     confirm = BooleanField(
         _l("Destroy this report, its files, messages and notes for good"),
         validators=[DataRequired(message=_l("Please tick the box to confirm."))],

@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -26,9 +27,10 @@ from werkzeug.utils import secure_filename
 
 from portal import taxonomy
 from portal.db import db
+from portal.officials import services as registry
 from portal.orgs.models import Organization, StaffMember
 from portal.orgs.services import OrgError
-from portal.reports import attachments, counters, followup, report_list, triage
+from portal.reports import attachments, counters, damage, followup, report_list, triage
 from portal.reports.models import Attachment
 from portal.staff import services, sessions
 from portal.staff.auth import (
@@ -221,8 +223,12 @@ def dashboard():
         return _committed(render_template("staff/dashboard.html", counts=counts, page=None, form=None))
     form = FilterForm(request.args)
     form.assignee.choices = _assignee_filter_choices()
+    form.campaign.choices = [("", _("Any"))] + [
+        (str(campaign.id), campaign.title_in(str(get_locale()))) for campaign in registry.all_campaigns(db.session)
+    ]
     form.validate()
-    page = report_list.dashboard_page(db.session, g.staff, form.filters())
+    within, officials_found = _registry_filters(form)
+    page = report_list.dashboard_page(db.session, g.staff, form.filters(within))
     excerpts = report_list.excerpts(db.session, g.staff, g.staff_key, page.reports)
     opened_ids = [report_id for report_id, text in excerpts.items() if text is not None]
     if opened_ids:
@@ -231,7 +237,24 @@ def dashboard():
     args = {name: value for name, value in kept_filters(form).items() if name not in ("after", "before")}
     return _committed(render_template(
         "staff/dashboard.html", counts=counts, form=form, page=page, excerpts=excerpts, args=args,
+        officials_found=officials_found,
     ))
+
+
+#: How many registry people a dashboard name search may match before it asks for more of the name.
+OFFICIALS_PER_SEARCH = 20
+
+
+def _registry_filters(form: FilterForm) -> tuple[tuple, list | None]:
+    """Keep the list within reports linked to the officials named, or to the chosen campaign."""
+    within = []
+    officials_found = None
+    if form.official.data and not form.official.errors:
+        officials_found = registry.search_people(db.session, form.official.data, limit=OFFICIALS_PER_SEARCH)
+        within.append(registry.reports_linked_to(person.id for person in officials_found))
+    if form.campaign.data and not form.campaign.errors:
+        within.append(registry.reports_in_campaign(int(form.campaign.data)))
+    return tuple(within), officials_found
 
 
 def _committed(html: str) -> str:
@@ -265,21 +288,34 @@ def _load(report_id: int):
     return report, content_key, answers
 
 
-def _forms_for(report, **given: Any) -> dict[str, Any]:
+def _triage_form_for(report, answers: dict[str, Any]) -> TriageForm:  # noqa: ANN001
+    """The stored triage record; before the first one, what the reporter answered, to confirm."""
+    if report.triaged_at is None:
+        record = triage.suggested_record(answers)
+    else:
+        record = triage.TriageRecord(
+            tactics=report.tactic_codes, severity=report.severity, credibility=report.credibility,
+            community=report.community, province=report.province, incident_month=report.incident_month,
+            perpetrator_type=report.perpetrator_type, duplicate_of_id=report.duplicate_of_id,
+        )
+    return TriageForm(
+        formdata=None,
+        tactics=record.tactics,
+        severity=record.severity or "",
+        credibility=record.credibility or "",
+        community=record.community or "",
+        province=record.province or "",
+        month=record.incident_month.strftime("%Y-%m") if record.incident_month else "",
+        perpetrator_type=record.perpetrator_type or "",
+        duplicate_of=record.duplicate_of_id,
+    )
+
+
+def _forms_for(report, answers: dict[str, Any], **given: Any) -> dict[str, Any]:
     forms: dict[str, Any] = {
         "status_form": given.get("status_form") or StatusForm(formdata=None, status=report.status),
         "assign_form": given.get("assign_form") or AssignForm(formdata=None, assignee=str(report.assignee_id or "")),
-        "triage_form": given.get("triage_form") or TriageForm(
-            formdata=None,
-            tactics=report.tactic_codes,
-            severity=report.severity or "",
-            credibility=report.credibility or "",
-            community=report.community or "",
-            province=report.province or "",
-            month=report.incident_month.strftime("%Y-%m") if report.incident_month else "",
-            perpetrator_type=report.perpetrator_type or "",
-            duplicate_of=report.duplicate_of_id,
-        ),
+        "triage_form": given.get("triage_form") or _triage_form_for(report, answers),
         "note_form": given.get("note_form") or NoteForm(formdata=None),
         "share_form": given.get("share_form") or ShareForm(formdata=None),
         "referral_form": given.get("referral_form") or ReferralForm(formdata=None),
@@ -290,6 +326,9 @@ def _forms_for(report, **given: Any) -> dict[str, Any]:
         (str(member.id), member.email) for member in triage.assignable_staff(db.session, report)
     ]
     forms["share_form"].organization.choices = _share_choices(report)
+    # Several forms share one page: their fields need ids of their own for labels to find them.
+    forms["note_form"].text.id = "note-text"
+    forms["reply_form"].text.id = "reply-text"
     return forms
 
 
@@ -324,27 +363,28 @@ def _render_report(report, content_key, answers, status: int = 200, **forms: Any
             messages=followup.read_messages(db.session, report, content_key),
             **officials_panel(report),
             files=[
-                (item, attachments.read_details(item, content_key))
+                (item, damage.attachment_details(item, content_key))
                 for item in db.session.scalars(
                     select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)
                 )
             ],
             staff_emails=staff_emails,
-            **_forms_for(report, **forms),
+            **_forms_for(report, answers, **forms),
         ),
         status,
     )
 
 
-@bp.get("/reports/<int:report_id>")
+@bp.get("/reports/<id:report_id>")
 def report(report_id: int):
     return _render_report(*_load(report_id))
 
 
-def _after_change(report_id: int, message: str):
+def _after_change(report_id: int, message: str, section: str):
+    """Back to the section the change came from, with its confirmation shown there."""
     db.session.commit()
-    flash(message)
-    return redirect(url_for("staff.report", report_id=report_id), code=303)
+    flash(message, section)
+    return redirect(url_for("staff.report", report_id=report_id, _anchor=section), code=303)
 
 
 def _invalid(report, content_key, answers, **forms: Any):
@@ -352,7 +392,7 @@ def _invalid(report, content_key, answers, **forms: Any):
     return _render_report(report, content_key, answers, status=422, **forms)
 
 
-@bp.post("/reports/<int:report_id>/status")
+@bp.post("/reports/<id:report_id>/status")
 def change_status(report_id: int):
     report, content_key, answers = _load(report_id)
     form = StatusForm()
@@ -360,10 +400,10 @@ def change_status(report_id: int):
         return _invalid(report, content_key, answers, status_form=form)
     triage.set_status(db.session, report, g.staff, content_key, form.status.data, form.reason.data)
     audit("report_status_changed", target_type="report", target_id=report.id, status=form.status.data)
-    return _after_change(report.id, _("Status changed."))
+    return _after_change(report.id, _("Status changed."), "workflow")
 
 
-@bp.post("/reports/<int:report_id>/assign")
+@bp.post("/reports/<id:report_id>/assign")
 def assign(report_id: int):
     report, content_key, answers = _load(report_id)
     form = AssignForm()
@@ -373,10 +413,10 @@ def assign(report_id: int):
     assignee = int(form.assignee.data) if form.assignee.data else None
     triage.assign(db.session, report, assignee)
     audit("report_assigned", target_type="report", target_id=report.id, assignee=assignee)
-    return _after_change(report.id, _("Assignment saved."))
+    return _after_change(report.id, _("Assignment saved."), "workflow")
 
 
-@bp.post("/reports/<int:report_id>/triage")
+@bp.post("/reports/<id:report_id>/triage")
 def save_triage(report_id: int):
     report, content_key, answers = _load(report_id)
     form = TriageForm()
@@ -398,10 +438,10 @@ def save_triage(report_id: int):
         form.duplicate_of.errors = [_("There is no such report to mark as the original.")]
         return _invalid(report, content_key, answers, triage_form=form)
     audit("report_triaged", target_type="report", target_id=report.id, tactics=record.tactics)
-    return _after_change(report.id, _("Triage record saved."))
+    return _after_change(report.id, _("Triage record saved."), "triage")
 
 
-@bp.post("/reports/<int:report_id>/notes")
+@bp.post("/reports/<id:report_id>/notes")
 def add_note(report_id: int):
     report, content_key, answers = _load(report_id)
     form = NoteForm()
@@ -410,10 +450,10 @@ def add_note(report_id: int):
     note = triage.add_note(db.session, report, g.staff, content_key, form.text.data)
     db.session.flush()
     audit("note_added", target_type="report", target_id=report.id, note=note.id)
-    return _after_change(report.id, _("Note added."))
+    return _after_change(report.id, _("Note added."), "notes")
 
 
-@bp.post("/reports/<int:report_id>/share")
+@bp.post("/reports/<id:report_id>/share")
 def share(report_id: int):
     report, content_key, answers = _load(report_id)
     form = ShareForm()
@@ -423,10 +463,10 @@ def share(report_id: int):
     organization = db.session.get(Organization, form.organization.data)
     readers = triage.share_with(db.session, report, content_key, organization)
     audit("report_shared", target_type="report", target_id=report.id, organization=organization.id, readers=readers)
-    return _after_change(report.id, _("Shared with %(name)s.", name=organization.name))
+    return _after_change(report.id, _("Shared with %(name)s.", name=organization.name), "share")
 
 
-@bp.post("/reports/<int:report_id>/referrals")
+@bp.post("/reports/<id:report_id>/referrals")
 def refer(report_id: int):
     report, content_key, answers = _load(report_id)
     form = ReferralForm()
@@ -441,7 +481,7 @@ def refer(report_id: int):
         form.agency.errors = [_("The reporter did not consent to a referral.")]
         return _invalid(report, content_key, answers, referral_form=form)
     audit("report_referred", target_type="report", target_id=report.id, agency=form.agency.data)
-    return _after_change(report.id, _("Referral recorded."))
+    return _after_change(report.id, _("Referral recorded."), "referrals")
 
 
 
@@ -476,7 +516,7 @@ def _staff_template_helpers() -> dict[str, Any]:
 
 
 
-@bp.post("/reports/<int:report_id>/messages")
+@bp.post("/reports/<id:report_id>/messages")
 def reply(report_id: int):
     report, content_key, answers = _load(report_id)
     form = ReplyForm()
@@ -484,7 +524,7 @@ def reply(report_id: int):
         return _invalid(report, content_key, answers, reply_form=form)
     followup.add_message(db.session, report, content_key, form.text.data, staff_member_id=g.staff.id)
     audit("message_sent", target_type="report", target_id=report.id)
-    return _after_change(report.id, _("Your reply was sent. The reporter will see it with their receipt code."))
+    return _after_change(report.id, _("Your reply was sent. The reporter will see it with their receipt code."), "messages")
 
 
 def _attachment(report_id: int, attachment_id: int):
@@ -508,7 +548,7 @@ def _download_headers(name: str, content_type: str = "application/octet-stream")
     }
 
 
-@bp.get("/reports/<int:report_id>/files/<int:attachment_id>")
+@bp.get("/reports/<id:report_id>/files/<id:attachment_id>")
 def download(report_id: int, attachment_id: int):
     report, content_key, attachment = _attachment(report_id, attachment_id)
     try:
@@ -525,7 +565,7 @@ def download(report_id: int, attachment_id: int):
     return Response(attachments.stream_plaintext(db.engine, sealed), headers=headers)
 
 
-@bp.get("/reports/<int:report_id>/files/<int:attachment_id>/without-metadata")
+@bp.get("/reports/<id:report_id>/files/<id:attachment_id>/without-metadata")
 def download_without_metadata(report_id: int, attachment_id: int):
     report, content_key, attachment = _attachment(report_id, attachment_id)
     try:
@@ -544,7 +584,7 @@ def download_without_metadata(report_id: int, attachment_id: int):
     return Response(body, headers=_download_headers(name))
 
 
-@bp.post("/reports/<int:report_id>/delete")
+@bp.post("/reports/<id:report_id>/delete")
 def delete_report(report_id: int):
     report, content_key, answers = _load(report_id)
     form = DeleteReportForm()

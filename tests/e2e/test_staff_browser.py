@@ -35,7 +35,7 @@ def test_first_sign_in_needs_the_code_and_reaches_a_report(browser, live_portal,
     page.click("table.reports a")
     assert page.locator(".narrative").first.inner_text().endswith("<b>not bold</b>.")
     page.fill("#reason", "Looking into it")
-    page.click("form[action$='/status'] button[type=submit]")
+    page.click("form[action$='/status#workflow'] button[type=submit]")
     assert "Looking into it" in page.content()
     assert page.csp_violations == []  # type: ignore[attr-defined]
 
@@ -79,6 +79,6 @@ def test_paging_the_dashboard_and_linking_an_official_found_by_search(browser, l
     page.fill("#person-query", "高峰")
     page.click("form[role=search] button[type=submit]")
     page.check(f"input[name=person_id][value='{person.id}']")
-    page.click("form[action$='/links'] button[type=submit]")
+    page.click("form[action$='/links#links'] button[type=submit]")
     assert page.locator(f"#h-links ~ ul a[href='/staff/officials/people/{person.id}']").inner_text() == "Gao Fenglin 高峰林"
     assert page.csp_violations == []  # type: ignore[attr-defined]
