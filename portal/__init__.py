@@ -65,6 +65,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from portal import extensions, models, web  # noqa: F401  (models: every table registered)
     from portal.admin import views as admin_views
+    from portal.notifications import sender as notifications_sender
+    from portal.notifications import views as notifications_views
     from portal.officials import views as officials_views
     from portal.reporter import followup_views  # noqa: F401  (adds the follow-up pages)
     from portal.reporter import views as reporter_views
@@ -73,9 +75,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
     web.init_app(app)
+    notifications_sender.init_app(app)
     app.register_blueprint(reporter_views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(officials_views.bp)
     app.register_blueprint(statistics_views.bp)
+    app.register_blueprint(notifications_views.bp)
     return app

@@ -267,19 +267,24 @@ def aggregate_command(since, until, lang: str, fmt: str, out_path: Path, thresho
 @with_appcontext
 def demo_command(recovery_out: Path | None) -> None:
     """Fill the database with clearly fake organizations, staff and reports for trying it out."""
-    from portal.demo import load_demo
+    from portal.demo import DemoRefused, load_demo
 
     out = recovery_out or Path(current_app.instance_path) / "DEMO-recovery-key.txt"
-    for line in load_demo(
-        db.session,
-        recovery_key_out=out,
-        kdf=current_app.config["PORTAL_KDF"],
-        totp_key=current_app.config["PORTAL_SECRETS"].totp_key,
-        lookup_key=current_app.config["PORTAL_SECRETS"].lookup_key,
-    ):
-        click.echo(line)
+    try:
+        for line in load_demo(
+            db.session,
+            recovery_key_out=out,
+            kdf=current_app.config["PORTAL_KDF"],
+            totp_key=current_app.config["PORTAL_SECRETS"].totp_key,
+            lookup_key=current_app.config["PORTAL_SECRETS"].lookup_key,
+        ):
+            click.echo(line)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 from portal.audit.cli import audit_group  # noqa: E402
+from portal.notifications.cli import notifications_group  # noqa: E402
 
 main.add_command(audit_group)
+main.add_command(notifications_group)

@@ -26,6 +26,12 @@ def _str(value: str) -> str:
     return value
 
 
+def _url(value: str) -> str:
+    if not value.startswith(("https://", "http://")) or any(c in value for c in " \r\n"):
+        raise ValueError("not an http(s) URL")
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -87,6 +93,35 @@ SETTINGS: tuple[Setting, ...] = (
         "DEFAULT_LOCALE",
         "en",
         "Language used when neither the switcher nor the browser chooses one.",
+    ),
+    # --- staff notification emails (portal.notifications) ---
+    Setting(
+        "SMTP_HOST",
+        None,
+        "Mail server that sends staff their content-free notification emails. Unset: no email; "
+        "the dashboard counters are the signal.",
+    ),
+    Setting("SMTP_PORT", 587, "Port of the mail server.", _int),
+    Setting(
+        "SMTP_SECURITY",
+        "starttls",
+        "How the connection to the mail server is protected: starttls, tls (implicit TLS, usually "
+        "port 465) or none (only for a relay on this machine).",
+    ),
+    Setting("SMTP_USER", None, "User name for the mail server, if it asks for one."),
+    Setting(
+        "SMTP_PASSWORD_FILE",
+        None,
+        "File holding the mail server password (kept out of the environment); needed with SMTP_USER.",
+    ),
+    Setting("SMTP_TIMEOUT_SECONDS", 10, "How long to wait for the mail server before retrying later.", _int),
+    Setting("MAIL_FROM", None, "From address of notification emails; needed with SMTP_HOST."),
+    Setting(
+        "PUBLIC_URL",
+        None,
+        "Address of the portal as staff reach it, e.g. https://portal.example.org, for the sign-in "
+        "link in notification emails. Unset: the emails carry no link.",
+        _url,
     ),
 )
 

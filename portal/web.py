@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import logging
 import threading
+import unicodedata
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler
 
+from portal import inputs
 from portal.db import db
 from portal.reports import attachments
 from portal.reports.receivers import Receivers
@@ -158,13 +160,17 @@ def select_locale() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow a local path, so the switcher cannot be turned into an open redirect."""
-    if not target:
+    """Only follow a path on this site, so the switcher cannot be turned into an open redirect.
+
+    Whitespace and control characters are refused too: CR/LF cannot go into a header, and browsers
+    drop tabs and newlines from a URL, so a slash, a tab and ``/evil.example`` would lead off-site.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(char == "\\" or char.isspace() or unicodedata.category(char)[0] == "C" for char in target):
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    if "\\" in target:
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 
@@ -289,6 +295,8 @@ class AnonymousRequestHandler(WSGIRequestHandler):
 
 
 def init_app(app: Flask) -> None:
+    # Before any route is added: routes name their ids <id:...> and campaigns <slug:...>.
+    app.url_map.converters.update(id=inputs.IdConverter, slug=inputs.SlugConverter)
     app.register_blueprint(bp)
     app.after_request(_set_security_headers)
     app.context_processor(_template_globals)

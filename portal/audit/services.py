@@ -32,6 +32,7 @@ ACTIONS = (
     "sign_in_failed",
     "sign_out",
     "password_changed",
+    "notifications_changed",
     "totp_enrolled",
     "report_decrypted",
     "report_status_changed",

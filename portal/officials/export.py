@@ -1,13 +1,40 @@
-"""A person's dossier as HTML and PDF, in the reader's language. Same dossier, same bytes."""
+"""A person's dossier as HTML and as a tagged PDF, in the reader's language.
+
+Both come from one template, so they say the same thing. The PDF is that HTML laid out by
+WeasyPrint as PDF/UA-1: a structure tree (headings, paragraphs, tables with header cells), the
+document's language and title, and table headers repeated on every page. ReportLab, which draws the
+statistics PDF, writes no structure tree. The same dossier, signers and export day give the same
+bytes, so a recorded hash can be checked later.
+
+Nothing is fetched while the PDF is laid out: the template uses no outside resource, and a fetcher
+that refuses every address keeps a future template (or a URL typed into the registry) from making the
+server request anything.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_babel import gettext as _
+import datetime as dt
+from dataclasses import dataclass
 
-from portal import pdf
+from flask import render_template
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from markupsafe import Markup
+
 from portal.officials import labels
 from portal.officials.services import Dossier
+
+LANGUAGES = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """Who stands behind an export: both staff members, by email, and the days it was signed and left."""
+
+    prepared_by: str
+    signed_by: str
+    signed_on: dt.date
+    exported_on: dt.date
 
 
 def _entity_name(entity, lang: str) -> str:  # noqa: ANN001
@@ -16,65 +43,44 @@ def _entity_name(entity, lang: str) -> str:  # noqa: ANN001
     return entity.name_in(lang)
 
 
-def render_html(dossier: Dossier, lang: str) -> bytes:
-    return render_template("officials/dossier_export.html", dossier=dossier, lang=lang, labels=labels,
-                           entity_name=_entity_name).encode("utf-8")
+def _css_string(value: str) -> str:
+    """A CSS string literal that cannot end the string, the rule or the style element."""
+    escaped = "".join(ch if ch.isalnum() or ch in " .,:;-–—'’()" else f"\\{ord(ch):x} " for ch in value)
+    return f'"{escaped}"'
 
 
-def render_pdf(dossier: Dossier, lang: str) -> bytes:
-    person = dossier.person
-    s = pdf.styles()
-    title = _("Dossier: %(name)s", name=f"{person.name_latin} {person.name_chinese}".strip())
-    story = [
-        pdf.paragraph(title, s["title"]),
-        pdf.paragraph(_("Version %(version)d of the record. Prepared by the Canadian Coalition on Human Rights in China.", version=dossier.version), s["small"]),
-        pdf.paragraph(_("The person"), s["h2"]),
-        pdf.table([
-            [_("Names"), f"{person.name_latin} {person.name_chinese}".strip()],
-            [_("Also known as"), ", ".join(person.aliases.splitlines()) or "—"],
-            [_("Mission"), _entity_name(person.mission, lang)],
-            [_("Title and rank"), " · ".join(x for x in (person.title, person.rank) if x) or "—"],
-            [_("Status"), _(labels.STATUS[person.status])],
-            [_("Affiliation"), _entity_name(person.affiliation, lang)],
-            [_("Basis of the affiliation"), person.affiliation_basis or "—"],
-        ], header=False),
-        pdf.paragraph(_("Postings"), s["h2"]),
-        pdf.table([[_("Mission"), _("Title"), _("From"), _("Until")]] + [
-            [_entity_name(p.entity, lang), p.title or "—", str(p.start_date or "—"), str(p.end_date or "—")]
-            for p in person.postings
-        ]) if person.postings else pdf.paragraph(_("None recorded."), s["body"]),
-        pdf.paragraph(_("Linked incidents"), s["h2"]),
-        pdf.paragraph(_("%(count)d reported incidents are linked to this person.", count=dossier.linked_total), s["body"]),
-    ]
-    if dossier.by_tactic:
-        story.append(pdf.table([[_("Tactic"), _("Incidents")]] + [[code, n] for code, n in dossier.by_tactic.items()]))
-    if dossier.by_month:
-        story += [pdf.Spacer(1, 6), pdf.table([[_("Month"), _("Incidents")]] + [[m, n] for m, n in dossier.by_month.items()])]
-    story += [
-        pdf.paragraph(_("Corroboration"), s["h2"]),
-        pdf.table([[_("Attribution confidence"), _("Incidents")]] + [
-            [_(labels.CONFIDENCE[k]), v] for k, v in sorted(dossier.by_confidence.items())
-        ]),
-        pdf.Spacer(1, 6),
-        pdf.table([[_("Basis"), _("Incidents")]] + [[_(labels.BASIS[k]), v] for k, v in sorted(dossier.by_basis.items())]),
-    ]
-    if dossier.summaries:
-        story += [
-            pdf.paragraph(_("Incident summaries"), s["h2"]),
-            pdf.paragraph(_("Only incidents whose reporters agreed to be counted for the Government of Canada are summarized; no reporter is named."), s["small"]),
-            pdf.table([[_("Month"), _("Province"), _("Tactics"), _("Involvement"), _("Confidence")]] + [
-                [x.month, x.province or "—", ", ".join(x.tactics) or "—", _(labels.INVOLVEMENT[x.involvement]), _(labels.CONFIDENCE[x.confidence])]
-                for x in dossier.summaries
-            ]),
-        ]
-    story += [pdf.paragraph(_("Public sources"), s["h2"])]
-    story += [pdf.paragraph(f"{src.title} — {src.address} ({src.published_on or '—'})", s["body"]) for src in person.sources] or [
-        pdf.paragraph(_("None recorded."), s["body"])
-    ]
-    story += [pdf.paragraph(_("Legal basis and requested action"), s["h2"])]
-    story += [pdf.paragraph(_(labels.LEGAL_BASIS[ref]), s["body"]) for ref in dossier.legal_basis] or [
-        pdf.paragraph(_("No diplomatic or consular status is recorded: sanctions are the available measure."), s["body"])
-    ]
-    if dossier.requested_action:
-        story.append(pdf.paragraph(_("Requested action: %(action)s", action=_(labels.ACTION[dossier.requested_action])), s["body"]))
-    return pdf.build(story, title=title)
+def page_numbers_css() -> Markup:
+    """CSS ``content`` for 'Page 2 of 5' in the current language, from the translated message."""
+    pattern = _("Page %(page)d of %(pages)d")
+    before, rest = pattern.split("%(page)d", 1)
+    middle, after = rest.split("%(pages)d", 1)
+    parts = [_css_string(before), "counter(page)", _css_string(middle), "counter(pages)", _css_string(after)]
+    return Markup(" ".join(part for part in parts if part != '""'))
+
+
+def _render(dossier: Dossier, lang: str, signatures: Signatures) -> str:
+    return render_template(
+        "officials/dossier_export.html", dossier=dossier, lang=lang, labels=labels, signatures=signatures,
+        entity_name=_entity_name, month_label=labels.month_label, tactic_label=labels.tactic_label,
+        province_label=labels.province_label, confidence_label=labels.confidence_label,
+        basis_label=labels.basis_label, page_numbers_css=page_numbers_css(),
+        long_date=lambda day: format_date(day, "long"),
+    )
+
+
+def render_html(dossier: Dossier, lang: str, signatures: Signatures) -> bytes:
+    with force_locale(lang):
+        return _render(dossier, lang, signatures).encode("utf-8")
+
+
+def render_pdf(dossier: Dossier, lang: str, signatures: Signatures) -> bytes:
+    # Imported here: WeasyPrint loads Pango when imported, which only this export needs.
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    def refuse_to_fetch(url: str) -> dict:
+        raise FatalURLFetchingError("a dossier is laid out from its own template only")
+
+    with force_locale(lang):
+        page = _render(dossier, lang, signatures)
+    return HTML(string=page, url_fetcher=refuse_to_fetch).write_pdf(pdf_variant="pdf/ua-1")

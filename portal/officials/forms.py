@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.forms import PortalForm
 from portal.officials import labels
 from portal.officials.models import ACTIONS, BASES, CONFIDENCES, INVOLVEMENTS, STATUSES
 
@@ -16,7 +16,7 @@ def _choices(table: dict[str, str], codes: tuple[str, ...], blank: object = None
     return ([SelectChoice("", blank)] if blank else []) + [SelectChoice(code, _l(table[code])) for code in codes]
 
 
-class PersonForm(FlaskForm):
+class PersonForm(PortalForm):
     # No Optional(): it would stop validate_name_latin from running on an empty field.
     name_latin = StringField(_l("Name in Latin script"), validators=[Length(max=200)])
     name_chinese = StringField(_l("Name in Chinese characters"), validators=[Optional(), Length(max=200)])
@@ -35,20 +35,20 @@ class PersonForm(FlaskForm):
             raise ValidationError(_l("Give a name in Latin or in Chinese script."))
 
 
-class PostingForm(FlaskForm):
+class PostingForm(PortalForm):
     entity_id = SelectField(_l("Mission"), choices=[])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("Until"), validators=[Optional()])
 
 
-class SourceForm(FlaskForm):
+class SourceForm(PortalForm):
     title = StringField(_l("Source title"), validators=[DataRequired(), Length(max=300)])
     address = StringField(_l("Address (URL)"), validators=[Optional(), Length(max=500)])
     published_on = DateField(_l("Published on"), validators=[Optional()])
 
 
-class LinkForm(FlaskForm):
+class LinkForm(PortalForm):
     # The people a registry search found, as radio buttons: the registry is never listed whole.
     person_id = RadioField(_l("Person"), choices=[], validators=[Optional()])
     entity_id = SelectField(_l("or entity"), choices=[], validators=[Optional()])

@@ -163,6 +163,28 @@ class DossierSignoff(db.Model):
     created_at: Mapped[created_at]
 
 
+class DossierApproval(db.Model):
+    """What a second staff member signed off, kept for good: the next signer is shown what changed.
+
+    A sign-off request is replaced when the dossier changes, and linked incidents are not part of
+    the person's versioned record, so the approved content is kept here as it was signed.
+    """
+
+    __tablename__ = "dossier_approvals"
+
+    id: Mapped[intpk]
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # The exact canonical JSON whose SHA-256 the sign-off approved (so the two can be checked).
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    # The links at sign-off, by report, with their codes only: which incidents were added or removed.
+    links: Mapped[str] = mapped_column(Text)
+    prepared_by: Mapped[int] = mapped_column(Integer)
+    signed_by: Mapped[int] = mapped_column(Integer)
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class DossierExport(db.Model):
     """Each export: which version, both signers, the format and a hash of exactly what left."""
 

@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ from portal.officials.models import (
     CONFIDENCES,
     INVOLVEMENTS,
     STATUSES,
+    Campaign,
+    CampaignLink,
+    DossierApproval,
     DossierExport,
     DossierSignoff,
     Entity,
@@ -35,6 +39,7 @@ from portal.officials.models import (
     Posting,
     PublicSource,
 )
+from portal.orgs.models import StaffMember
 from portal.reports.models import Report, ReportTactic
 
 EDITABLE = ("name_latin", "name_chinese", "aliases", "mission_id", "title", "rank", "status",
@@ -60,6 +65,19 @@ def _search_text(person: Person) -> str:
     # Latin names are written in both orders ("Wang Bingzhang", "Bingzhang Wang").
     reversed_latin = " ".join(reversed(person.name_latin.split()))
     return "\n".join(fold(name) for name in [*names, reversed_latin] if name.strip())
+
+
+def reports_linked_to(person_ids: Iterable[int]) -> Select:
+    """The ids of the reports linked to any of these people, for the dashboard to stay within."""
+    return select(IncidentLink.report_id).where(IncidentLink.person_id.in_(list(person_ids)))
+
+
+def reports_in_campaign(campaign_id: int) -> Select:
+    return select(CampaignLink.report_id).where(CampaignLink.campaign_id == campaign_id)
+
+
+def all_campaigns(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id)))
 
 
 def search_people(session: Session, query: str, limit: int = 50) -> list[Person]:
@@ -260,8 +278,8 @@ def build_dossier(session: Session, person: Person) -> Dossier:
     )
 
 
-def fingerprint(dossier: Dossier) -> str:
-    """A hash of everything an export would say, so a sign-off approves content, not a label."""
+def _content(dossier: Dossier) -> str:
+    """Everything an export would say, as canonical JSON: what a sign-off approves."""
     person = dossier.person
     content = {
         "record": json.loads(_snapshot(person)),
@@ -274,7 +292,12 @@ def fingerprint(dossier: Dossier) -> str:
         "by_basis": dossier.by_basis,
         "summaries": [vars(summary) for summary in dossier.summaries],
     }
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def fingerprint(dossier: Dossier) -> str:
+    """A hash of everything an export would say, so a sign-off approves content, not a label."""
+    return hashlib.sha256(_content(dossier).encode()).hexdigest()
 
 
 def current_signoff(session: Session, person: Person) -> DossierSignoff | None:
@@ -303,6 +326,7 @@ def signoff_is_current(session: Session, person: Person, signoff: DossierSignoff
 
 
 def sign_off(session: Session, person: Person, staff_id: int, now: dt.datetime) -> DossierSignoff:
+    """Approve the prepared dossier, and keep what was approved for the next signer to compare."""
     signoff = current_signoff(session, person)
     if signoff is None:
         raise RegistryError("Nobody has prepared this version for sign-off yet.")
@@ -310,18 +334,30 @@ def sign_off(session: Session, person: Person, staff_id: int, now: dt.datetime) 
         raise RegistryError("A second staff member must sign off: not the one who prepared it.")
     if signoff.signed_by is not None:
         raise RegistryError("This version is already signed off.")
-    if not signoff_is_current(session, person, signoff):
+    content = _content(build_dossier(session, person))
+    if hashlib.sha256(content.encode()).hexdigest() != signoff.content_sha256:
         raise RegistryError("The dossier changed since it was prepared; prepare it again.")
     signoff.signed_by = staff_id
     signoff.signed_at = now
+    session.add(DossierApproval(
+        person_id=person.id, version=person.version, content=content, content_sha256=signoff.content_sha256,
+        links=json.dumps([vars(link) for link in _linked_incidents(session, person)], sort_keys=True),
+        prepared_by=signoff.prepared_by, signed_by=staff_id, signed_at=now,
+    ))
+    return signoff
+
+
+def signed_signoff(session: Session, person: Person) -> DossierSignoff:
+    """The sign-off of the dossier exactly as it is now; SignOffRequired if there is none."""
+    signoff = current_signoff(session, person)
+    if signoff is None or signoff.signed_by is None or not signoff_is_current(session, person, signoff):
+        raise SignOffRequired()
     return signoff
 
 
 def record_export(session: Session, person: Person, *, exported_by: int, fmt: str, content: bytes) -> DossierExport:
     """Refuse unless this exact version is signed off; record who, what version, and the hash."""
-    signoff = current_signoff(session, person)
-    if signoff is None or signoff.signed_by is None or not signoff_is_current(session, person, signoff):
-        raise SignOffRequired()
+    signoff = signed_signoff(session, person)
     export = DossierExport(
         person_id=person.id, version=person.version, prepared_by=signoff.prepared_by, signed_by=signoff.signed_by,
         exported_by=exported_by, format=fmt, sha256=hashlib.sha256(content).hexdigest(),
@@ -334,3 +370,135 @@ def linked_counts(session: Session) -> dict[int, int]:
     return dict(session.execute(
         select(IncidentLink.person_id, func.count()).where(IncidentLink.person_id.is_not(None)).group_by(IncidentLink.person_id)
     ).all())
+
+
+# --- who, and what changed since the last sign-off ----------------------------------------------
+
+
+def staff_emails(session: Session, staff_ids: Iterable[int | None]) -> dict[int, str]:
+    """The email of each staff member named by id, to show people instead of numbers."""
+    wanted = {staff_id for staff_id in staff_ids if staff_id is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(StaffMember.id, StaffMember.email).where(StaffMember.id.in_(wanted))).all())
+
+
+@dataclass(frozen=True)
+class LinkedIncident:
+    """A link as a sign-off approves it: which report and the link's codes, nothing the report says."""
+
+    report_id: int
+    involvement: str
+    confidence: str
+    basis: str
+
+
+def _linked_incidents(session: Session, person: Person) -> list[LinkedIncident]:
+    return [LinkedIncident(link.report_id, link.involvement, link.confidence, link.basis)
+            for link in person_links(session, person)]
+
+
+def approvals(session: Session, person: Person) -> list[DossierApproval]:
+    """Every sign-off of the person's dossier, the latest first."""
+    return list(session.scalars(
+        select(DossierApproval).where(DossierApproval.person_id == person.id)
+        .order_by(DossierApproval.signed_at.desc(), DossierApproval.id.desc())
+    ))
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str  # one of EDITABLE
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class CountChange:
+    table: str  # "linked_total", "by_tactic", "by_month", "by_confidence" or "by_basis"
+    key: str
+    before: int
+    after: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What differs between the dossier as last signed off and as it is now."""
+
+    signed: DossierApproval
+    fields: tuple[FieldChange, ...] = ()
+    postings_added: tuple[dict[str, Any], ...] = ()
+    postings_removed: tuple[dict[str, Any], ...] = ()
+    sources_added: tuple[dict[str, Any], ...] = ()
+    sources_removed: tuple[dict[str, Any], ...] = ()
+    links_added: tuple[LinkedIncident, ...] = ()
+    links_removed: tuple[LinkedIncident, ...] = ()
+    counts: tuple[CountChange, ...] = ()
+    summaries_added: tuple[IncidentSummary, ...] = ()
+    summaries_removed: tuple[IncidentSummary, ...] = ()
+
+    @property
+    def none(self) -> bool:
+        return not any(getattr(self, name) for name in (
+            "fields", "postings_added", "postings_removed", "sources_added", "sources_removed",
+            "links_added", "links_removed", "counts", "summaries_added", "summaries_removed",
+        ))
+
+
+def _removed_and_added(before: list, after: list) -> tuple[tuple, tuple]:
+    """What only ``before`` has and what only ``after`` has, counting repeats, in their order."""
+    def key(item: object) -> str:
+        return json.dumps(item if isinstance(item, dict) else vars(item), sort_keys=True, default=str)
+
+    def only_in(these: list, those: list) -> tuple:
+        left = Counter(key(item) for item in those)
+        kept = []
+        for item in these:
+            if left[key(item)]:
+                left[key(item)] -= 1
+            else:
+                kept.append(item)
+        return tuple(kept)
+
+    return only_in(before, after), only_in(after, before)
+
+
+def _count_changes(signed: dict[str, Any], now: dict[str, Any]) -> tuple[CountChange, ...]:
+    changes = []
+    if signed["linked_total"] != now["linked_total"]:
+        changes.append(CountChange("linked_total", "", signed["linked_total"], now["linked_total"]))
+    for table in ("by_tactic", "by_month", "by_confidence", "by_basis"):
+        for key in sorted(set(signed[table]) | set(now[table])):
+            before, after = signed[table].get(key, 0), now[table].get(key, 0)
+            if before != after:
+                changes.append(CountChange(table, key, before, after))
+    return tuple(changes)
+
+
+def _summaries(content: dict[str, Any]) -> list[IncidentSummary]:
+    return [IncidentSummary(**{**summary, "tactics": tuple(summary["tactics"])}) for summary in content["summaries"]]
+
+
+def changes_since_signed(session: Session, person: Person, dossier: Dossier) -> Changes | None:
+    """What changed since the last sign-off of this person's dossier; None if it was never signed."""
+    approved = approvals(session, person)
+    if not approved:
+        return None
+    signed, now = json.loads(approved[0].content), json.loads(_content(dossier))
+    before, after = signed["record"], now["record"]
+    postings_removed, postings_added = _removed_and_added(before["postings"], after["postings"])
+    sources_removed, sources_added = _removed_and_added(before["sources"], after["sources"])
+    links_removed, links_added = _removed_and_added(
+        [LinkedIncident(**link) for link in json.loads(approved[0].links)], _linked_incidents(session, person)
+    )
+    summaries_removed, summaries_added = _removed_and_added(_summaries(signed), _summaries(now))
+    return Changes(
+        signed=approved[0],
+        fields=tuple(FieldChange(name, before.get(name), after.get(name))
+                     for name in EDITABLE if before.get(name) != after.get(name)),
+        postings_added=postings_added, postings_removed=postings_removed,
+        sources_added=sources_added, sources_removed=sources_removed,
+        links_added=links_added, links_removed=links_removed,
+        counts=_count_changes(signed, now),
+        summaries_added=summaries_added, summaries_removed=summaries_removed,
+    )

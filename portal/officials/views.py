@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal import inputs
 from portal.db import db
 from portal.officials import export, labels, services
 from portal.officials.forms import LinkForm, PersonForm, PostingForm, SourceForm
@@ -22,8 +23,6 @@ REGISTRY_EDITORS = ("coalition_admin",)
 DOSSIER_SIGNERS = ("coalition_admin", "org_admin")
 #: People a registry search on a report's page offers at most; more of the name narrows it.
 PEOPLE_OFFERED = 20
-#: Ids are 32-bit integers on PostgreSQL: a larger number in a form names nobody.
-LARGEST_ID = 2**31 - 1
 
 
 def _entities() -> list[Entity]:
@@ -94,12 +93,37 @@ def _render_person(person: Person, status: int = 200, **forms):
     dossier = services.build_dossier(db.session, person)
     readable = triage.visible_reports(g.staff).with_only_columns(Report.id)
     links = services.person_links(db.session, person, among=readable)
+    history, signoff = services.history(db.session, person), _live_signoff(person)
+    approvals = services.approvals(db.session, person)
+    can_sign = g.staff.role in DOSSIER_SIGNERS
+    # A signer is shown what they would approve beyond what was last signed off.
+    changes = (services.changes_since_signed(db.session, person, dossier)
+               if can_sign and not (signoff and signoff.signed_by) else None)
+    emails = services.staff_emails(db.session, [
+        *(version.changed_by for version in history),
+        *(staff_id for approval in approvals for staff_id in (approval.prepared_by, approval.signed_by)),
+        *((signoff.prepared_by, signoff.signed_by) if signoff else ()),
+    ])
+    named = {link.report_id for link in links} | {
+        link.report_id for link in (changes.links_added + changes.links_removed if changes else ())
+    }
     return render_template(
         "officials/person.html", person=person, dossier=dossier, links=links, labels=labels,
-        history=services.history(db.session, person), signoff=_live_signoff(person),
+        history=history, signoff=signoff, approvals=approvals, changes=changes, who=_who(emails),
+        readable_reports=set(db.session.scalars(readable.where(Report.id.in_(named)))) if named else set(),
+        entity_names={entity.id: entity.name_in(str(get_locale() or "en")) for entity in _entities()},
         edit_form=edit, posting_form=posting, source_form=forms.get("source_form") or SourceForm(formdata=None, prefix="source"),
-        can_edit=g.staff.role in REGISTRY_EDITORS, can_sign=g.staff.role in DOSSIER_SIGNERS,
+        can_edit=g.staff.role in REGISTRY_EDITORS, can_sign=can_sign,
     ), status
+
+
+def _who(emails: dict[int, str]):
+    """Name a staff member by email; one no longer in the portal as such, never by a number."""
+    def who(staff_id: int | None) -> str:
+        if staff_id is None:
+            return "—"
+        return emails.get(staff_id) or _("a staff member no longer in the portal")
+    return who
 
 
 def _live_signoff(person: Person):
@@ -108,12 +132,12 @@ def _live_signoff(person: Person):
     return signoff if services.signoff_is_current(db.session, person, signoff) else None
 
 
-@bp.get("/officials/people/<int:person_id>")
+@bp.get("/officials/people/<id:person_id>")
 def person(person_id: int):
     return _render_person(_person(person_id))
 
 
-@bp.post("/officials/people/<int:person_id>")
+@bp.post("/officials/people/<id:person_id>")
 @require_roles(*REGISTRY_EDITORS)
 def edit_person(person_id: int):
     person = _person(person_id)
@@ -127,7 +151,7 @@ def edit_person(person_id: int):
     return redirect(url_for("officials.person", person_id=person.id), code=303)
 
 
-@bp.post("/officials/people/<int:person_id>/postings")
+@bp.post("/officials/people/<id:person_id>/postings")
 @require_roles(*REGISTRY_EDITORS)
 def add_posting(person_id: int):
     person = _person(person_id)
@@ -146,7 +170,7 @@ def add_posting(person_id: int):
     return redirect(url_for("officials.person", person_id=person.id), code=303)
 
 
-@bp.post("/officials/people/<int:person_id>/sources")
+@bp.post("/officials/people/<id:person_id>/sources")
 @require_roles(*REGISTRY_EDITORS)
 def add_source(person_id: int):
     person = _person(person_id)
@@ -164,7 +188,7 @@ def add_source(person_id: int):
     return redirect(url_for("officials.person", person_id=person.id), code=303)
 
 
-@bp.post("/officials/people/<int:person_id>/prepare")
+@bp.post("/officials/people/<id:person_id>/prepare")
 @require_roles(*DOSSIER_SIGNERS)
 def prepare(person_id: int):
     person = _person(person_id)
@@ -175,7 +199,7 @@ def prepare(person_id: int):
     return redirect(url_for("officials.person", person_id=person.id), code=303)
 
 
-@bp.post("/officials/people/<int:person_id>/sign")
+@bp.post("/officials/people/<id:person_id>/sign")
 @require_roles(*DOSSIER_SIGNERS)
 def sign(person_id: int):
     person = _person(person_id)
@@ -191,23 +215,34 @@ def sign(person_id: int):
     return redirect(url_for("officials.person", person_id=person.id), code=303)
 
 
-@bp.get("/officials/people/<int:person_id>/dossier.<fmt>")
+@bp.get("/officials/people/<id:person_id>/dossier.<fmt>")
 @require_roles(*DOSSIER_SIGNERS)
 def dossier(person_id: int, fmt: str):
     if fmt not in ("html", "pdf"):
         abort(404)
     person = _person(person_id)
-    lang = str(get_locale() or "en")
+    asked = request.args.get("lang")
+    lang = asked if asked in export.LANGUAGES else str(get_locale() or "en")
+    try:
+        signoff = services.signed_signoff(db.session, person)
+    except services.SignOffRequired:
+        return render_template("officials/needs_signoff.html", person=person), 409
+    emails = services.staff_emails(db.session, (signoff.prepared_by, signoff.signed_by))
+    signatures = export.Signatures(
+        prepared_by=emails.get(signoff.prepared_by, "—"), signed_by=emails.get(signoff.signed_by, "—"),
+        signed_on=signoff.signed_at.date(), exported_on=now().date(),
+    )
     data = services.build_dossier(db.session, person)
-    content = export.render_pdf(data, lang) if fmt == "pdf" else export.render_html(data, lang)
+    render = export.render_pdf if fmt == "pdf" else export.render_html
+    content = render(data, lang, signatures)
     try:
         record = services.record_export(db.session, person, exported_by=g.staff.id, fmt=fmt, content=content)
     except services.SignOffRequired:
         db.session.rollback()
         return render_template("officials/needs_signoff.html", person=person), 409
-    audit("dossier_exported", target_type="person", target_id=person.id, version=person.version, sha256=record.sha256, format=fmt)
+    audit("dossier_exported", target_type="person", target_id=person.id, version=person.version, sha256=record.sha256, format=fmt, lang=lang)
     db.session.commit()
-    name = f"dossier-{person.id}-v{person.version}.{fmt}"
+    name = f"dossier-{person.id}-v{person.version}-{lang}.{fmt}"
     return Response(content, headers={
         "Content-Type": "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{name}"',
@@ -229,12 +264,11 @@ def _readable_report(report_id: int):
 
 def _person_named(value: str | None) -> Person | None:
     """The person a submitted link form names, if there is one."""
-    if not value or not value.isascii() or not value.isdigit() or int(value) > LARGEST_ID:
-        return None
-    return db.session.get(Person, int(value))
+    person_id = inputs.parse_id(value)
+    return db.session.get(Person, person_id) if person_id is not None else None
 
 
-@bp.post("/reports/<int:report_id>/links")
+@bp.post("/reports/<id:report_id>/links")
 def link(report_id: int):
     report = _readable_report(report_id)
     form = LinkForm()
@@ -243,8 +277,8 @@ def link(report_id: int):
     form.person_id.choices = [(str(chosen.id), chosen.name_latin)] if chosen else []
     form.entity_id.choices = _entity_choices()
     if not form.validate() or bool(form.person_id.data) == bool(form.entity_id.data):
-        flash(_("Choose one person or one entity, with involvement, confidence and basis."))
-        return redirect(url_for("staff.report", report_id=report.id) + "#h-links", code=303)
+        flash(_("Choose one person or one entity, with involvement, confidence and basis."), "links")
+        return redirect(url_for("staff.report", report_id=report.id, _anchor="links"), code=303)
     try:
         services.link_report(
             db.session, report,
@@ -254,26 +288,26 @@ def link(report_id: int):
             staff_id=g.staff.id,
         )
     except services.RegistryError:
-        flash(_("This report is already linked to them."))
-        return redirect(url_for("staff.report", report_id=report.id) + "#h-links", code=303)
+        flash(_("This report is already linked to them."), "links")
+        return redirect(url_for("staff.report", report_id=report.id, _anchor="links"), code=303)
     audit("report_linked", target_type="report", target_id=report.id)
     db.session.commit()
-    flash(_("Link saved."))
-    return redirect(url_for("staff.report", report_id=report.id) + "#h-links", code=303)
+    flash(_("Link saved."), "links")
+    return redirect(url_for("staff.report", report_id=report.id, _anchor="links"), code=303)
 
 
-@bp.post("/reports/<int:report_id>/campaigns")
+@bp.post("/reports/<id:report_id>/campaigns")
 def campaigns_of_report(report_id: int):
     report = _readable_report(report_id)
-    chosen = {int(v) for v in request.form.getlist("campaigns") if v.isdigit()}
+    chosen = inputs.parse_ids(request.form.getlist("campaigns"))
     known = {c.id for c in db.session.scalars(select(Campaign))}
     db.session.execute(CampaignLink.__table__.delete().where(CampaignLink.report_id == report.id))
     for campaign_id in sorted(chosen & known):
         db.session.add(CampaignLink(report_id=report.id, campaign_id=campaign_id))
     audit("report_linked", target_type="report", target_id=report.id, campaigns=sorted(chosen & known))
     db.session.commit()
-    flash(_("Campaigns saved."))
-    return redirect(url_for("staff.report", report_id=report.id) + "#h-links", code=303)
+    flash(_("Campaigns saved."), "links")
+    return redirect(url_for("staff.report", report_id=report.id, _anchor="links"), code=303)
 
 
 def _offered_people(query: str) -> tuple[list[Person], bool]:

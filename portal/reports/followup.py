@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from portal import crypto
 from portal.db import count_one_more
+from portal.notifications import services as notifications
 from portal.reporter.models import FollowUpWindow, ReceiptThrottle, ReporterSession
+from portal.reports import damage
 from portal.reports.models import Attachment, AttachmentChunk, Message, Report, WrappedKey
 from portal.reports.services import content_key_for_reporter, receipt_lock, relock_receipt
 from portal.staff.services import delay_after
@@ -187,6 +189,8 @@ def add_message(
     )
     session.add(message)
     report.awaiting_reply = author == "reporter"
+    if author == "reporter":
+        notifications.record_reporter_reply(session, report.id)
     return message
 
 
@@ -197,7 +201,7 @@ def read_messages(session: Session, report: Report, content_key: crypto.ContentK
             "author": message.author,
             "staff_member_id": message.staff_member_id,
             "at": message.created_at,
-            "text": crypto.open_sealed(content_key, message.body_sealed, MESSAGE_PURPOSE).decode("utf-8"),
+            "text": damage.open_text(content_key, message.body_sealed, MESSAGE_PURPOSE, "message"),
         }
         for message in messages
     ]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import crypto
+from portal.notifications import services as notifications
 from portal.orgs.models import READER_ROLES, Organization, RecoveryKey, StaffMember
 from portal.reports.attachments import EncryptingUpload, store_attachment
 from portal.reports.models import Report, WrappedKey
@@ -140,6 +141,7 @@ def submit_report(
             store_attachment(
                 session, report_id=report.id, content_key=content_key, upload=upload, uploaded_by="reporter"
             )
+        notifications.record_new_report(session, report.id, today=today)
         session.commit()
     except BaseException:
         session.rollback()

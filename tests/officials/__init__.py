@@ -133,6 +133,39 @@ def events(action: str) -> list[AuditEvent]:
     )
 
 
+# --- dossiers: prepare, sign off, export ------------------------------------------------------
+
+
+def person_page(person_id: int) -> str:
+    return f"/staff/officials/people/{person_id}"
+
+
+def prepare(client, person_id: int):
+    return post(client, f"{person_page(person_id)}/prepare", form_page=person_page(person_id))
+
+
+def sign(client, person_id: int):
+    return post(client, f"{person_page(person_id)}/sign", form_page=person_page(person_id))
+
+
+def export(client, person_id: int, fmt: str):
+    return client.get(f"{person_page(person_id)}/dossier.{fmt}")
+
+
+def signed_off(app, preparer, signer, person_id: int):
+    """Prepare and sign off the person's current version; return both members' clients."""
+    preparer_client, signer_client = signed_in(app, preparer), signed_in(app, signer)
+    assert prepare(preparer_client, person_id).status_code == 303
+    assert sign(signer_client, person_id).status_code == 303
+    return preparer_client, signer_client
+
+
+def exported(client, person_id: int, fmt: str) -> bytes:
+    response = export(client, person_id, fmt)
+    assert response.status_code == 200, response.status_code
+    return response.get_data()
+
+
 def pdf_text(content: bytes) -> str:
     """The text of a PDF, whitespace collapsed, so wrapped lines read as one."""
     reader = PdfReader(io.BytesIO(content))
