@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from portal import crypto
+from portal import crypto, demo
 from portal.cli import main
 from portal.db import db
 from portal.orgs.models import Organization, RecoveryKey, StaffMember
@@ -178,7 +178,7 @@ def test_demo_loads_clearly_fake_data_once(runner, app, tmp_path):
     result = invoke(runner, "demo", "--recovery-out", str(key_file))
     assert result.exit_code == 0, result.output
     assert "DEMO" in result.output
-    assert db.session.scalar(select(func.count(Report.id))) == 3
+    assert db.session.scalar(select(func.count(Report.id))) == demo.REPORT_COUNT
     for org in db.session.scalars(select(Organization)):
         assert "DEMO" in org.name
     for staff in db.session.scalars(select(StaffMember)):
@@ -187,7 +187,7 @@ def test_demo_loads_clearly_fake_data_once(runner, app, tmp_path):
     again = invoke(runner, "demo", "--recovery-out", str(tmp_path / "other.key"))
     assert again.exit_code == 0
     assert "already loaded" in again.output
-    assert db.session.scalar(select(func.count(Report.id))) == 3
+    assert db.session.scalar(select(func.count(Report.id))) == demo.REPORT_COUNT
 
 
 def test_demo_reports_open_with_the_demo_recovery_key(runner, tmp_path):
@@ -196,7 +196,7 @@ def test_demo_reports_open_with_the_demo_recovery_key(runner, tmp_path):
     out = tmp_path / "export.jsonl"
     result = invoke(runner, "recovery", "export", "--key", str(key_file), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert out.read_text().count("[DEMO") == 3
+    assert out.read_text().count("[DEMO") == demo.REPORT_COUNT
 
 
 def test_init_creates_secrets_once_and_migrates(tmp_path, monkeypatch, test_database):
