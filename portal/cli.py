@@ -10,15 +10,13 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, NoAppException, routes_command, shell_command, with_appcontext
-from werkzeug.serving import run_simple
 
-from portal import create_app, crypto
+from portal import create_app, crypto, embedded_server
 from portal.config import default_instance_path, read_settings
 from portal.db import db
 from portal.instance import MissingInstanceSecrets, create_secrets
 from portal.orgs import services as orgs
 from portal.reports import services as reports
-from portal.web import AnonymousRequestHandler
 
 
 def _load_app():
@@ -83,7 +81,7 @@ def run_command(host: str, port: int) -> None:
     """Serve the portal with the development server (client addresses are never logged)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"Serving on http://{host}:{port}/ — for production use gunicorn (docs/operations.md).")
-    run_simple(host, port, app, threaded=True, request_handler=AnonymousRequestHandler)
+    embedded_server.serve(app, host, port)
 
 
 # --- organizations and staff ---------------------------------------------------------------

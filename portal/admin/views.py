@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal import inputs
 from portal.db import db
 from portal.orgs import services as orgs
 from portal.orgs.models import READER_ROLES, Organization, StaffMember
@@ -110,10 +111,14 @@ def staff_list():
     )
 
 
-@bp.post("/staff/<int:staff_id>/grant")
+@bp.post("/staff/<id:staff_id>/grant")
 @require_roles(*STAFF_ADMINS)
 def grant_access(staff_id: int):
     member = _member(staff_id)
+    # How many the earlier batches granted (the page's hidden field): read before anything is written.
+    done_before = inputs.parse_int(request.form.get("done", "0"), 0, inputs.LARGEST_ID)
+    if done_before is None:
+        abort(400)
     try:
         progress = services.grant_access_batch(
             db.session, admin=g.staff, admin_key=g.staff_key, member=member, batch_size=GRANT_BATCH,
@@ -122,12 +127,10 @@ def grant_access(staff_id: int):
     except orgs.OrgError:
         db.session.rollback()
         abort(404)
-    done_before = request.form.get("done", "0")
-    total_done = (int(done_before) if done_before.isdigit() else 0) + progress.granted
-    return render_template("admin/grant.html", member=member, progress=progress, done=total_done)
+    return render_template("admin/grant.html", member=member, progress=progress, done=done_before + progress.granted)
 
 
-@bp.post("/staff/<int:staff_id>/deactivate")
+@bp.post("/staff/<id:staff_id>/deactivate")
 @require_roles(*STAFF_ADMINS)
 def deactivate(staff_id: int):
     member = _member(staff_id)

@@ -13,7 +13,7 @@ from portal.db import db
 from portal.extensions import csrf
 from portal.reporter.forms import ConsentForm, DeleteForm, MessageForm, ReceiptForm
 from portal.reporter.views import bp, chosen_files, file_limits
-from portal.reports import attachments, followup
+from portal.reports import attachments, damage, followup
 from portal.reports.models import Attachment
 from portal.web import takes_evidence, too_many_attempts
 
@@ -82,7 +82,7 @@ def _render_report(status: int = 200, **forms):
             previous_use=row.previous_use_at,
             messages=followup.read_messages(db.session, report, content_key),
             files=[
-                attachments.read_details(item, content_key)
+                damage.attachment_details(item, content_key)
                 for item in report_attachments(report.id)
             ],
             message_form=forms.get("message_form") or MessageForm(formdata=None),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from portal.forms import PortalForm
 
-class ReceiptForm(FlaskForm):
+
+class ReceiptForm(PortalForm):
     receipt = StringField(
         _l("Your receipt code"),
         validators=[DataRequired(message=_l("Please enter your receipt code.")), Length(max=200)],
@@ -16,20 +17,20 @@ class ReceiptForm(FlaskForm):
     )
 
 
-class MessageForm(FlaskForm):
+class MessageForm(PortalForm):
     text = TextAreaField(
         _l("Your message"),
         validators=[DataRequired(message=_l("The message is empty.")), Length(max=50_000)],
     )
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PortalForm):
     statistics = BooleanField(_l("My report may be counted, anonymized, in statistics for the Government of Canada."))
     referral = BooleanField(_l("My report may be passed to the RCMP or police with my identity."))
     contact = BooleanField(_l("The coalition may contact me."))
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(PortalForm):
     confirm = BooleanField(
         _l("I understand that my report, my files and all messages will be destroyed and cannot be recovered."),
         validators=[DataRequired(message=_l("Please tick the box to confirm."))],

@@ -489,13 +489,16 @@ class SealedFile:
 
 
 def sealed_file(attachment: Attachment, content_key: crypto.ContentKey) -> SealedFile:
-    return SealedFile(
-        attachment_id=attachment.id,
-        chunk_count=attachment.chunk_count,
-        stream_header=attachment.stream_header,
-        file_key=_file_key(attachment, content_key),
-        details=read_details(attachment, content_key),
-    )
+    try:
+        return SealedFile(
+            attachment_id=attachment.id,
+            chunk_count=attachment.chunk_count,
+            stream_header=attachment.stream_header,
+            file_key=_file_key(attachment, content_key),
+            details=read_details(attachment, content_key),
+        )
+    except (crypto.CryptoError, ValueError, TypeError) as exc:  # its sealed key or details are damaged
+        raise AttachmentDamaged("the file's key or details do not open") from exc
 
 
 def _sealed_chunks(executor: Session | Connection, sealed: SealedFile) -> Iterator[bytes]:

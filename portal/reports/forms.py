@@ -8,7 +8,6 @@ import unicodedata
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
@@ -22,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal import taxonomy
+from portal.forms import PortalForm, coerce_id
 
 NARRATIVE_MAX_CHARS = 50_000
 SHORT_TEXT_MAX_CHARS = 500
@@ -67,7 +67,7 @@ class MultiCheckboxField(SelectMultipleField):
     """Several choices, each a checkbox; templates lay them out."""
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PortalForm):
     #: Set by the view when the evidence files together are too large (files are not a form field).
     evidence_error: str | None = None
 
@@ -168,7 +168,7 @@ class ReportForm(FlaskForm):
     # Who may read it
     organizations = MultiCheckboxField(
         _l("Which organizations may read your report?"),
-        coerce=int,
+        coerce=coerce_id,
         validators=[DataRequired(message=_l("Please choose at least one organization."))],
     )
 

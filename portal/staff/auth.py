@@ -78,6 +78,7 @@ def require_roles(*roles: str) -> Callable:
                 abort(404)
             return view(*args, **kwargs)
 
+        wrapped.allowed_roles = roles  # type: ignore[attr-defined]  (tests send each route its roles)
         return wrapped
 
     return decorator

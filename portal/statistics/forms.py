@@ -5,22 +5,23 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField
+from wtforms import BooleanField, DateField
 from wtforms.validators import DataRequired, NumberRange, ValidationError
+
+from portal.forms import PortalForm, WholeNumberField
 
 
 def _first_of_year() -> dt.date:
     return dt.date(dt.date.today().year, 1, 1)
 
 
-class AggregateForm(FlaskForm):
+class AggregateForm(PortalForm):
     class Meta:
         csrf = False
 
     since = DateField(_l("From"), default=_first_of_year, validators=[DataRequired(message=_l("Give a date."))])
     until = DateField(_l("Until"), default=dt.date.today, validators=[DataRequired(message=_l("Give a date."))])
-    threshold = IntegerField(
+    threshold = WholeNumberField(
         _l("Suppress counts below"), default=10,
         validators=[NumberRange(min=5, max=100, message=_l("Between 5 and 100; 10 is the default, 20 is suggested for public release."))],
     )

@@ -77,7 +77,7 @@ def campaigns():
     return render_template("statistics/campaigns.html", campaigns=rows, lang=lang)
 
 
-@bp.get("/campaigns/<slug>")
+@bp.get("/campaigns/<slug:slug>")
 def campaign(slug: str):
     found = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
     if found is None:

@@ -37,12 +37,12 @@ STAFF_RULES = staff_rules()
 
 
 def concrete(rule: str) -> str:
-    return re.sub(r"<int:\w+>", "1", rule)
+    return re.sub(r"<(?:\w+:)?\w+>", "1", rule)  # "1" is an id, a slug and a format alike
 
 
 def test_the_rule_list_covers_the_staff_side():
     paths = {rule for rule, _ in STAFF_RULES}
-    assert {"/staff/", "/staff/reports/<int:report_id>", "/staff/admin/staff", "/staff/admin/audit"} <= paths
+    assert {"/staff/", "/staff/reports/<id:report_id>", "/staff/admin/staff", "/staff/admin/audit"} <= paths
 
 
 @pytest.mark.parametrize(("rule", "method"), STAFF_RULES)
@@ -79,15 +79,15 @@ def two_organizations(app, client, factory):
     return {"a_triager": a_triager, "a_admin": a_admin, "b_admin": b_admin, "report_id": report_id}
 
 
-REPORT_ROUTES = [(rule, method) for rule, method in STAFF_RULES if "<int:report_id>" in rule]
-MEMBER_ROUTES = [(rule, method) for rule, method in STAFF_RULES if "<int:staff_id>" in rule]
+REPORT_ROUTES = [(rule, method) for rule, method in STAFF_RULES if "<id:report_id>" in rule]
+MEMBER_ROUTES = [(rule, method) for rule, method in STAFF_RULES if "<id:staff_id>" in rule]
 
 
 @pytest.mark.parametrize(("rule", "method"), REPORT_ROUTES)
 def test_another_organizations_report_answers_404(app, two_organizations, rule, method):
     client = app.test_client()
     sign_in(app, client, two_organizations["a_admin"])
-    path = concrete(rule.replace("<int:report_id>", str(two_organizations["report_id"])))
+    path = concrete(rule.replace("<id:report_id>", str(two_organizations["report_id"])))
     token = hidden_value(client.get("/staff/").get_data(as_text=True), "csrf_token")
     data = {"csrf_token": token, "status": "closed", "reason": "x", "text": "note", "agency": "rcmp",
             "organization": "1", "assignee": "", "tactics": ["THR-HARASS"]}
@@ -100,7 +100,7 @@ def test_another_organizations_report_answers_404(app, two_organizations, rule, 
 def test_an_org_admin_cannot_touch_another_organizations_staff(app, two_organizations, rule, method):
     client = app.test_client()
     sign_in(app, client, two_organizations["a_admin"])
-    path = rule.replace("<int:staff_id>", str(two_organizations["b_admin"].id))
+    path = rule.replace("<id:staff_id>", str(two_organizations["b_admin"].id))
     token = hidden_value(client.get("/staff/").get_data(as_text=True), "csrf_token")
     response = client.open(path, method=method, data={"csrf_token": token})
     assert response.status_code == 404
