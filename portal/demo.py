@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -583,6 +584,12 @@ def _check_can_load(session: Session, recovery_key_out: Path) -> bool:
     return False
 
 
+def _typed_key(otpauth_uri: str) -> str:
+    """The authenticator key as apps ask for it typed: base32 in groups of four."""
+    secret = parse_qs(urlsplit(otpauth_uri).query)["secret"][0]
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
 def load_demo(
     session: Session,
     *,
@@ -605,12 +612,15 @@ def load_demo(
     yield "Loading DEMO data — every name and report below is fictitious."
     for slug, name, default in DEMO_ORGANIZATIONS:
         orgs.add_organization(session, slug, name, default_recipient=default)
+    yield "  Sign-in asks for a code from the first time: add each account's key to an authenticator app"
+    yield "  (type the key, or open the otpauth:// link on the phone)."
     for email, org, role in DEMO_STAFF:
-        orgs.add_staff_member(
+        created = orgs.add_staff_member(
             session, email=email, organization_slug=org, role=role,
             password=DEMO_PASSWORD, kdf=kdf, totp_key=totp_key,
         )
         yield f"  staff {email} ({role}, {org})"
+        yield f"    key {_typed_key(created.otpauth_uri)}  {created.otpauth_uri}"
     yield f"  every demo staff password: {DEMO_PASSWORD}"
 
     if reports.active_recovery_key(session) is None:

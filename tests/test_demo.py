@@ -33,7 +33,7 @@ from portal.reports import counters
 from portal.reports.models import STATUS_RANKS, Report, StatusChange
 from portal.reports.services import recovery_export
 from portal.taxonomy import COMMUNITIES, PERPETRATORS
-from tests.conftest import TEST_KDF, _config, _fresh_g, sign_in
+from tests.conftest import TEST_KDF, _config, _fresh_g, hidden_value, sign_in
 from tests.statistics.test_aggregate import page_tables
 
 TODAY = dt.date.today()
@@ -358,6 +358,18 @@ def test_the_demo_refuses_to_overwrite_a_key_file(app, tmp_path):
     assert table_sizes()["Organization"] == 0
 
 
+def code_from(otpauth_uri: str) -> str:
+    """What an authenticator app set up from this link shows now."""
+    import base64
+    import time
+    from urllib.parse import parse_qs, urlsplit
+
+    from portal.orgs.services import totp_for
+
+    key = parse_qs(urlsplit(otpauth_uri).query)["secret"][0]
+    return totp_for(base64.b32decode(key + "=" * (-len(key) % 8))).generate(int(time.time())).decode()
+
+
 def test_portal_demo_through_the_command_line(app, runner, tmp_path):
     key_file = tmp_path / "demo.key"
     result = runner.invoke(main, ["demo", "--recovery-out", str(key_file)])
@@ -369,6 +381,17 @@ def test_portal_demo_through_the_command_line(app, runner, tmp_path):
     assert len(re.findall(r"receipt (\d{5}(?: \d{5}){4})", result.output)) == 3
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert db.session.scalar(select(func.count(Report.id))) == demo.REPORT_COUNT
+    # Each demo account's authenticator key is printed, and its codes sign that account in.
+    uris = dict(re.findall(r"staff (\S+) .*\n    key [A-Z2-7 ]+  (otpauth://\S+)", result.output))
+    assert sorted(uris) == sorted(email for email, _org, _role in demo.DEMO_STAFF)
+    email = demo.DEMO_STAFF[0][0]
+    client = app.test_client()
+    login = client.get("/staff/login").get_data(as_text=True)
+    signed_in = client.post("/staff/login", data={
+        "csrf_token": hidden_value(login, "csrf_token"), "email": email, "password": demo.DEMO_PASSWORD,
+        "code": code_from(uris[email]),
+    })
+    assert signed_in.headers["Location"] == "/staff/"
 
     before = table_sizes()
     again = runner.invoke(main, ["demo", "--recovery-out", str(tmp_path / "other.key")])

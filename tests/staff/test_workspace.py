@@ -20,7 +20,14 @@ from portal.reports.models import Report
 from portal.reports.services import Consent, submit_report
 from tests.conftest import TEST_KDF, valid_report
 from tests.officials import add_person, linked
-from tests.staff.test_report_pages import file_report, org_id, page, post_on_report, report_links, report_row
+from tests.staff.test_report_pages import (
+    file_report,
+    org_id,
+    page,
+    post_on_report,
+    report_links,
+    report_row,
+)
 
 BOUNTY_IN_ONTARIO = {
     "tactics": ["THR-HARASS"],
