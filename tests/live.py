@@ -402,12 +402,6 @@ def unique_narrative(tag: str = "") -> str:
     return f"Someone followed me home after the vigil {tag} {secrets.token_hex(8)}."
 
 
-def add_staff_member(portal: LivePortal, email: str, role: str, password: str, org: str = "intake") -> str:
-    """`portal staff add` as an operator runs it; return the otpauth:// URI it printed."""
-    added = portal.portal("staff", "add", email, "--org", org, "--role", role, "--password-stdin", stdin=password + "\n")
-    return next(line for line in added.splitlines() if line.startswith("otpauth://"))
-
-
 def server_errors(portal: LivePortal) -> str:
     """The tracebacks the server logged, if any, for a failure message."""
     log = portal.log_file.read_text(errors="replace")

@@ -35,6 +35,11 @@ from portal.reports.services import recovery_export
 from portal.taxonomy import COMMUNITIES, PERPETRATORS
 from tests.conftest import TEST_KDF, _config, _fresh_g, hidden_value, sign_in
 from tests.statistics.test_aggregate import page_tables
+from tests.statistics.test_charts import (
+    assert_drawn_as_published,
+    assert_months_drawn_as_published,
+    svg_charts,
+)
 
 TODAY = dt.date.today()
 PERIOD = demo.demo_period(TODAY)
@@ -277,6 +282,14 @@ def test_the_charts_of_the_demo_statistics_are_drawn_from_the_published_figures(
     months = [number(f) if published(f) else 0 for name, f in tables["month"].items() if re.fullmatch(r"\d{4}-\d\d", name)]
     assert len(line) == len(months) == 18 and min(line) > 0 and len(set(line)) > 3
     assert line == pytest.approx([m * max(line) / max(months) for m in months], rel=1e-3)
+
+    # The page itself draws them too, as inline SVG: a bar per published group, a point per month.
+    on_page = svg_charts(statistics)
+    group_names = [name for name in tables["tactic_group"] if name != "Total"]
+    assert_drawn_as_published(on_page["tactic_group"], tables["tactic_group"], group_names)
+    assert len(on_page["tactic_group"].marks) >= 5
+    assert_months_drawn_as_published(on_page["month"], tables["month"])
+    assert [len(run) for run in on_page["month"].lines] == [18]  # every month published: one unbroken line
 
 
 def test_campaign_pages_show_figures(demo_app):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from babel.numbers import format_decimal
 from flask import render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from markupsafe import Markup
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -24,7 +24,7 @@ from reportlab.graphics.shapes import Drawing, String
 from sqlalchemy.orm import Session
 
 from portal import pdf, taxonomy
-from portal.statistics import counting, disclosure
+from portal.statistics import charts, counting, disclosure
 
 SUPPRESSED = "x"  # Statistics Canada's mark: suppressed to meet confidentiality requirements
 
@@ -205,14 +205,62 @@ def render_csv(report: AggregateReport, lang: str, campaign_titles: dict[str, st
 
 
 def render_html(report: AggregateReport, lang: str, campaign_titles: dict[str, str], *, generated: dt.datetime, standalone: bool) -> Markup:
-    """The tables as HTML; everything in them was escaped by the template, hence Markup."""
+    """The tables and charts as HTML; everything in them was escaped by the template, hence Markup."""
     with force_locale(lang):
         return Markup(render_template(
             "statistics/report.html" if standalone else "statistics/_tables.html",
             report=report, lang=lang, generated=generated, headlines=dict(HEADLINES),
             rows=lambda table: _rows(report, table, lang, campaign_titles), methods=methods(report, lang),
             figure=lambda cell: figure(cell, lang),
+            charts={table.key: chart(table, lang, campaign_titles) for table in report.tables},
         ))
+
+
+#: The tables drawn as charts on the page and in the HTML file, as in the PDF.
+CHARTED = {"tactic_group": charts.bar_chart, "month": charts.line_chart}
+
+
+def _month(code: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(f"{code}-01")
+    except ValueError:  # "not recorded" has no place on a time line; the table still counts it
+        return None
+
+
+def _follows(previous: dt.date | None, month: dt.date) -> bool:
+    return previous is not None and (previous.year * 12 + previous.month + 1) == (month.year * 12 + month.month)
+
+
+def _datum(name: str, cell: disclosure.ProtectedCell, lang: str, *, joined: bool = True) -> charts.Datum:
+    summary = (_("%(label)s: suppressed", label=name) if cell.suppressed
+               else _("%(label)s: %(figure)s", label=name, figure=figure(cell, lang)))
+    return charts.Datum(name, figure(cell, lang), cell.value, summary, joined)
+
+
+def chart(table: PublishedTable, lang: str, campaign_titles: dict[str, str]) -> charts.Chart | None:
+    """The chart of a table, from its figures as published; None for a table not charted or empty."""
+    draw = CHARTED.get(table.key)
+    if draw is None:
+        return None
+    cells = zip(table.labels, table.protected.cells, strict=True)
+    if table.key == "month":
+        data, previous = [], None
+        for code, cell in cells:
+            if (month := _month(code)) is not None:
+                data.append(_datum(format_date(month, "MMM y"), cell, lang, joined=_follows(previous, month)))
+                previous = month
+    else:
+        data = [_datum(label(table.key, code, campaign_titles), cell, lang) for code, cell in cells]
+    if not data:
+        return None
+    figures = "; ".join(datum.summary for datum in data)
+    desc = (_("Line chart by month of the published figures, which the table gives too: %(figures)s.", figures=figures)
+            if table.key == "month"
+            else _("Bar chart of the published figures, which the table gives too: %(figures)s.", figures=figures))
+    return draw(
+        f"chart-{table.key}", _(table.title), desc, data,
+        tick_label=lambda value: format_decimal(value, locale=lang), note=_("x: suppressed, not drawn"),
+    )
 
 
 def _bar_chart(table: PublishedTable, lang: str) -> Drawing:

@@ -40,7 +40,7 @@ from tests.e2e.conftest import (
     sign_in_with_authenticator,
     staff_page,
 )
-from tests.live import STAFF_EMAIL, STAFF_PASSWORD, LivePortal, add_staff_member, server_errors
+from tests.live import STAFF_EMAIL, STAFF_PASSWORD, LivePortal, server_errors
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect  # noqa: E402
@@ -132,7 +132,7 @@ def test_a_report_from_submission_to_deletion(browser, gunicorn_portal: LivePort
     portal = gunicorn_portal
     base = portal.url
     apps = {
-        email: (password, Authenticator.from_uri(add_staff_member(portal, email, role, password)))
+        email: (password, Authenticator.from_uri(portal.add_staff(email, role, password)))
         for email, role, password in (ORG_ADMIN, COALITION_ADMIN, ANALYST)
     }
     apps[STAFF_EMAIL] = (STAFF_PASSWORD, Authenticator.from_uri(portal.otpauth_uri))
