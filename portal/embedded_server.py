@@ -34,6 +34,11 @@ class _ClosingRequestHandler(AnonymousRequestHandler):
 class BoundedThreadedServer(ThreadedWSGIServer):
     """A thread per request, never more than ``requests_at_once`` of them."""
 
+    # Clients wait here for a place: a short queue would turn a crowd into refused connections
+    # (Werkzeug's 128 reset 40 of 618 connections with 200 reporters at once). The kernel caps it
+    # at net.core.somaxconn.
+    request_queue_size = 4096
+
     def __init__(self, *args: Any, requests_at_once: int = REQUESTS_AT_ONCE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._places = threading.BoundedSemaphore(requests_at_once)
