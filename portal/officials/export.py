@@ -63,8 +63,7 @@ def _render(dossier: Dossier, lang: str, signatures: Signatures) -> str:
         "officials/dossier_export.html", dossier=dossier, lang=lang, labels=labels, signatures=signatures,
         entity_name=_entity_name, month_label=labels.month_label, tactic_label=labels.tactic_label,
         province_label=labels.province_label, confidence_label=labels.confidence_label,
-        basis_label=labels.basis_label, page_numbers_css=page_numbers_css(),
-        long_date=lambda day: format_date(day, "long"),
+        basis_label=labels.basis_label, long_date=lambda day: format_date(day, "long"),
     )
 
 
@@ -75,7 +74,7 @@ def render_html(dossier: Dossier, lang: str, signatures: Signatures) -> bytes:
 
 def render_pdf(dossier: Dossier, lang: str, signatures: Signatures) -> bytes:
     # Imported here: WeasyPrint loads Pango when imported, which only this export needs.
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
     from weasyprint.urls import FatalURLFetchingError
 
     def refuse_to_fetch(url: str) -> dict:
@@ -83,4 +82,5 @@ def render_pdf(dossier: Dossier, lang: str, signatures: Signatures) -> bytes:
 
     with force_locale(lang):
         page = _render(dossier, lang, signatures)
-    return HTML(string=page, url_fetcher=refuse_to_fetch).write_pdf(pdf_variant="pdf/ua-1")
+        layout = CSS(string=render_template("officials/dossier_print.css", page_numbers_css=page_numbers_css()))
+    return HTML(string=page, url_fetcher=refuse_to_fetch).write_pdf(stylesheets=[layout], pdf_variant="pdf/ua-1")
