@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -134,16 +135,11 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def live_database_url() -> Iterator[str | None]:
-    """A database of its own for a server process: None (SQLite in its instance folder), or a fresh
-    PostgreSQL database beside the test one when the suite runs on PostgreSQL, dropped afterwards."""
-    configured = os.environ.get("PORTAL_TEST_DATABASE_URL")
-    if not configured:
-        yield None
-        return
-    url = make_url(configured)
-    name = f"{url.database}_live_{os.getpid()}_{secrets.token_hex(3)}"
+@contextmanager
+def postgres_database_beside_the_test_one(tag: str) -> Iterator[str]:
+    """A fresh PostgreSQL database next to PORTAL_TEST_DATABASE_URL's, dropped afterwards."""
+    url = make_url(os.environ["PORTAL_TEST_DATABASE_URL"])
+    name = f"{url.database}_{tag}_{os.getpid()}_{secrets.token_hex(3)}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -153,6 +149,17 @@ def live_database_url() -> Iterator[str | None]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def live_database_url() -> Iterator[str | None]:
+    """A database of its own for a server process: None (SQLite in its instance folder), or a fresh
+    PostgreSQL database beside the test one when the suite runs on PostgreSQL, dropped afterwards."""
+    if not os.environ.get("PORTAL_TEST_DATABASE_URL"):
+        yield None
+        return
+    with postgres_database_beside_the_test_one("live") as url:
+        yield url
 
 
 @pytest.fixture

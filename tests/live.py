@@ -311,6 +311,17 @@ def multipart(fields: Iterable[tuple[str, str]], files: Sequence[tuple[str, str,
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def remember_cookies(cookies: dict[str, str], headers: http.client.HTTPMessage) -> None:
+    """Keep the cookies a response sets, and forget the ones it clears, as a browser does."""
+    for header in headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        value = rest.split(";", 1)[0]
+        if "Max-Age=0" in header or "expires=Thu, 01 Jan 1970" in header:
+            cookies.pop(name, None)
+        else:
+            cookies[name] = value
+
+
 class Reporter:
     """One person's browser: their own cookies, the form as the page gives it."""
 
@@ -319,13 +330,7 @@ class Reporter:
         self.cookies: dict[str, str] = {}
 
     def _remember(self, response: Response) -> Response:
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if "Max-Age=0" in header or "expires=Thu, 01 Jan 1970" in header:
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
+        remember_cookies(self.cookies, response.headers)
         return response
 
     def get(self, path: str) -> Response:

@@ -21,8 +21,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from pypdf import PdfReader
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from portal import create_app, crypto, demo
 from portal.cli import main
@@ -33,7 +32,14 @@ from portal.reports import counters
 from portal.reports.models import STATUS_RANKS, Report, StatusChange
 from portal.reports.services import recovery_export
 from portal.taxonomy import COMMUNITIES, PERPETRATORS
-from tests.conftest import TEST_KDF, _config, _fresh_g, hidden_value, sign_in
+from tests.conftest import (
+    TEST_KDF,
+    _config,
+    _fresh_g,
+    hidden_value,
+    postgres_database_beside_the_test_one,
+    sign_in,
+)
 from tests.statistics.test_aggregate import page_tables
 from tests.statistics.test_charts import (
     assert_drawn_as_published,
@@ -76,22 +82,11 @@ def demo_database(instance_path, tmp_path_factory) -> Iterator[tuple[Flask, Path
 @contextmanager
 def own_database(tmp_path_factory) -> Iterator[str]:
     """SQLite in a folder of its own, or a PostgreSQL database beside the test one."""
-    configured = os.environ.get("PORTAL_TEST_DATABASE_URL")
-    if not configured:
+    if not os.environ.get("PORTAL_TEST_DATABASE_URL"):
         yield f"sqlite:///{tmp_path_factory.mktemp('demo-db') / 'demo.db'}"
         return
-    url = make_url(configured)
-    name = f"{url.database}_demo_{os.getpid()}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database_beside_the_test_one("demo") as url:
+        yield url
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ from tests.live import (
     LivePortal,
     Reporter,
     StaffBrowser,
+    remember_cookies,
     server_errors,
     unique_narrative,
 )
@@ -188,13 +189,7 @@ class Client:
             sock.close()
 
     def _remember(self, headers: http.client.HTTPMessage) -> None:
-        for header in headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if "Max-Age=0" in header or "expires=Thu, 01 Jan 1970" in header:
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
+        remember_cookies(self.cookies, headers)
 
     def get(self, path: str) -> Answer:
         return self.send("GET", path.encode())
